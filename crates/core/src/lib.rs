@@ -1,1 +1,35 @@
-pub fn hello() {}
+//! bullrush-core: a job-queue engine that speaks BullMQ's Redis protocol.
+//!
+//! A [`Queue`] adds and administers jobs, a [`Worker`] takes jobs and hands them to a
+//! [`Host`] (a Rust closure through [`FnProcessor`], or the Node.js binding), and
+//! [`QueueEvents`] reads the events stream. Redis state matches BullMQ's, so BullMQ
+//! producers, workers and listeners can share queues with these.
+
+pub mod connection;
+pub mod error;
+pub mod events;
+pub mod job;
+pub mod keys;
+pub mod options;
+pub mod processor;
+pub mod queue;
+mod scripts;
+pub mod worker;
+
+pub use connection::{ConnectionOptions, TlsOptions};
+pub use error::{Error, Result, ScriptCode};
+pub use events::{EventsHost, QueueEvents, QueueEventsOptions, StreamEvent};
+pub use job::Job;
+pub use keys::{JobState, QueueKeys};
+pub use options::{Backoff, JobOptions, KeepJobs, NewJob};
+pub use processor::{FnProcessor, JobError};
+pub use queue::{Finished, Queue, QueueOptions, VERSION};
+pub use worker::{Failure, Host, Limiter, Outcome, Reporter, Worker, WorkerEvent, WorkerOptions};
+
+/// Milliseconds since the Unix epoch, from this host's clock (as BullMQ uses).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

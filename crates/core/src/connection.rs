@@ -1,0 +1,278 @@
+//! Connection options and the connections a queue, worker or listener opens.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::AsyncConnectionConfig;
+use tokio::sync::OnceCell;
+
+use crate::error::{Error, Result};
+
+/// Where and how to reach Redis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionOptions {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub db: i64,
+    pub tls: Option<TlsOptions>,
+}
+
+/// TLS settings for a `rediss://` connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsOptions {
+    /// Whether the server certificate must be valid (ioredis' `rejectUnauthorized`).
+    pub reject_unauthorized: bool,
+}
+
+impl Default for ConnectionOptions {
+    fn default() -> Self {
+        ConnectionOptions {
+            host: "127.0.0.1".into(),
+            port: 6379,
+            username: None,
+            password: None,
+            db: 0,
+            tls: None,
+        }
+    }
+}
+
+impl ConnectionOptions {
+    /// Parses a `redis://` or `rediss://` URL.
+    pub fn from_url(url: &str) -> Result<ConnectionOptions> {
+        let invalid = || Error::InvalidArgument(format!("Invalid Redis URL: {url}"));
+        let (tls, rest) = if let Some(rest) = url.strip_prefix("rediss://") {
+            (Some(TlsOptions { reject_unauthorized: true }), rest)
+        } else if let Some(rest) = url.strip_prefix("redis://") {
+            (None, rest)
+        } else {
+            return Err(invalid());
+        };
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let (userinfo, hostport) = match authority.rsplit_once('@') {
+            Some((user, host)) => (Some(user), host),
+            None => (None, authority),
+        };
+        let (username, password) = match userinfo {
+            None => (None, None),
+            Some(info) => match info.split_once(':') {
+                Some((u, p)) => (non_empty(percent_decode(u)), non_empty(percent_decode(p))),
+                None => (non_empty(percent_decode(info)), None),
+            },
+        };
+        let (host, port) = split_host_port(hostport).ok_or_else(invalid)?;
+        let db_part = path.split(['?', '#']).next().unwrap_or("");
+        let db = if db_part.is_empty() {
+            0
+        } else {
+            db_part.parse().map_err(|_| invalid())?
+        };
+        Ok(ConnectionOptions {
+            host,
+            port,
+            username,
+            password,
+            db,
+            tls,
+        })
+    }
+
+    /// `host:port`, as error messages name the server.
+    pub fn addr(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "rediss" } else { "redis" };
+        let auth = match (&self.username, &self.password) {
+            (None, None) => String::new(),
+            (user, pass) => format!(
+                "{}:{}@",
+                percent_encode(user.as_deref().unwrap_or("")),
+                percent_encode(pass.as_deref().unwrap_or(""))
+            ),
+        };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let insecure = match &self.tls {
+            Some(tls) if !tls.reject_unauthorized => "#insecure",
+            _ => "",
+        };
+        format!("{scheme}://{auth}{host}:{}/{}{insecure}", self.port, self.db)
+    }
+
+    fn client(&self) -> Result<redis::Client> {
+        redis::Client::open(self.url()).map_err(|e| Error::InvalidArgument(e.to_string()))
+    }
+
+    /// Turns a Redis client error into an engine error that names this server.
+    pub fn error(&self, err: redis::RedisError) -> Error {
+        if err.is_connection_refusal() {
+            return Error::Connection {
+                addr: self.addr(),
+                message: "ECONNREFUSED".into(),
+            };
+        }
+        if err.is_io_error() || err.is_connection_dropped() || err.is_timeout() {
+            return Error::Connection {
+                addr: self.addr(),
+                message: err.to_string(),
+            };
+        }
+        Error::Redis(err.to_string())
+    }
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+fn split_host_port(hostport: &str) -> Option<(String, u16)> {
+    if let Some(rest) = hostport.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => p.parse().ok()?,
+            None => 6379,
+        };
+        return Some((host.to_string(), port));
+    }
+    match hostport.rsplit_once(':') {
+        Some((host, port)) => Some((host.to_string(), port.parse().ok()?)),
+        None if hostport.is_empty() => Some(("127.0.0.1".into(), 6379)),
+        None => Some((hostport.to_string(), 6379)),
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A lazily opened, self-reconnecting connection shared by all non-blocking commands.
+#[derive(Debug)]
+pub struct Connection {
+    options: ConnectionOptions,
+    manager: OnceCell<ConnectionManager>,
+}
+
+impl Connection {
+    /// Prepares a connection; nothing is opened until the first command.
+    pub fn new(options: ConnectionOptions) -> Connection {
+        Connection {
+            options,
+            manager: OnceCell::new(),
+        }
+    }
+
+    /// The options this connection was made with.
+    pub fn options(&self) -> &ConnectionOptions {
+        &self.options
+    }
+
+    /// The shared multiplexed connection, opened on first use.
+    pub async fn get(&self) -> Result<ConnectionManager> {
+        let manager = self
+            .manager
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_response_timeout(None)
+                    .set_connection_timeout(Some(Duration::from_secs(10)))
+                    .set_number_of_retries(2)
+                    .set_max_delay(Duration::from_secs(2));
+                ConnectionManager::new_with_config(self.options.client()?, config)
+                    .await
+                    .map_err(|e| self.options.error(e))
+            })
+            .await?;
+        Ok(manager.clone())
+    }
+
+    /// Opens a dedicated connection for blocking commands, named with `CLIENT SETNAME`.
+    pub async fn blocking(&self, name: Option<&str>) -> Result<MultiplexedConnection> {
+        let config = AsyncConnectionConfig::new()
+            .set_response_timeout(None)
+            .set_connection_timeout(Some(Duration::from_secs(10)));
+        let mut conn = self
+            .options
+            .client()?
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(|e| self.options.error(e))?;
+        if let Some(name) = name {
+            let named: redis::RedisResult<()> = redis::cmd("CLIENT")
+                .arg("SETNAME")
+                .arg(name)
+                .query_async(&mut conn)
+                .await;
+            if let Err(err) = named {
+                tracing::debug!(%err, "CLIENT SETNAME not supported");
+            }
+        }
+        Ok(conn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_urls() {
+        let o = ConnectionOptions::from_url("redis://u:p%40ss@example.com:6380/2").unwrap();
+        assert_eq!(o.host, "example.com");
+        assert_eq!(o.port, 6380);
+        assert_eq!(o.username.as_deref(), Some("u"));
+        assert_eq!(o.password.as_deref(), Some("p@ss"));
+        assert_eq!(o.db, 2);
+        assert!(o.tls.is_none());
+        let o = ConnectionOptions::from_url("rediss://:secret@[::1]").unwrap();
+        assert_eq!(o.host, "::1");
+        assert_eq!(o.port, 6379);
+        assert_eq!(o.password.as_deref(), Some("secret"));
+        assert!(o.tls.is_some());
+        assert!(ConnectionOptions::from_url("http://x").is_err());
+    }
+
+    #[test]
+    fn builds_urls_back() {
+        let o = ConnectionOptions {
+            password: Some("a b".into()),
+            tls: Some(TlsOptions {
+                reject_unauthorized: false,
+            }),
+            ..ConnectionOptions::default()
+        };
+        assert_eq!(o.url(), "rediss://:a%20b@127.0.0.1:6379/0#insecure");
+    }
+}

@@ -1,0 +1,165 @@
+//! The engine's error type: one variant per cause.
+
+use std::fmt;
+
+/// A failed engine operation.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// An argument was rejected before anything reached Redis.
+    InvalidArgument(String),
+    /// Redis could not be reached at the given address.
+    Connection { addr: String, message: String },
+    /// Redis answered with an error, or the answer was not understood.
+    Redis(String),
+    /// A script refused the operation with one of BullMQ's numeric codes.
+    Script {
+        code: ScriptCode,
+        job_id: String,
+        command: String,
+        state: &'static str,
+    },
+    /// The object was closed before or during the operation.
+    Closed,
+}
+
+/// BullMQ's numeric error codes returned by its state-changing scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptCode {
+    JobNotExist,
+    JobLockNotExist,
+    JobNotInState,
+    JobPendingChildren,
+    ParentJobNotExist,
+    JobLockMismatch,
+    ParentJobCannotBeReplaced,
+    JobBelongsToJobScheduler,
+    JobHasFailedChildren,
+    Unknown(i64),
+}
+
+impl ScriptCode {
+    /// Maps a negative script reply to its code.
+    pub fn from_reply(code: i64) -> ScriptCode {
+        match code {
+            -1 => ScriptCode::JobNotExist,
+            -2 => ScriptCode::JobLockNotExist,
+            -3 => ScriptCode::JobNotInState,
+            -4 => ScriptCode::JobPendingChildren,
+            -5 => ScriptCode::ParentJobNotExist,
+            -6 => ScriptCode::JobLockMismatch,
+            -7 => ScriptCode::ParentJobCannotBeReplaced,
+            -8 => ScriptCode::JobBelongsToJobScheduler,
+            -9 => ScriptCode::JobHasFailedChildren,
+            other => ScriptCode::Unknown(other),
+        }
+    }
+
+    /// The numeric code BullMQ attaches to the JS error.
+    pub fn number(self) -> i64 {
+        match self {
+            ScriptCode::JobNotExist => -1,
+            ScriptCode::JobLockNotExist => -2,
+            ScriptCode::JobNotInState => -3,
+            ScriptCode::JobPendingChildren => -4,
+            ScriptCode::ParentJobNotExist => -5,
+            ScriptCode::JobLockMismatch => -6,
+            ScriptCode::ParentJobCannotBeReplaced => -7,
+            ScriptCode::JobBelongsToJobScheduler => -8,
+            ScriptCode::JobHasFailedChildren => -9,
+            ScriptCode::Unknown(n) => n,
+        }
+    }
+}
+
+impl Error {
+    /// Builds the error for a negative script reply about `job_id`, expected in `state`.
+    pub fn script(code: i64, job_id: &str, command: &str, state: &'static str) -> Error {
+        Error::Script {
+            code: ScriptCode::from_reply(code),
+            job_id: job_id.to_string(),
+            command: command.to_string(),
+            state,
+        }
+    }
+
+    /// Whether the error comes from an unreachable or lost connection.
+    pub fn is_connection(&self) -> bool {
+        matches!(self, Error::Connection { .. })
+    }
+
+    /// Whether the input was rejected before reaching Redis.
+    pub fn is_invalid_argument(&self) -> bool {
+        matches!(self, Error::InvalidArgument(_))
+    }
+
+    /// A short machine-readable name for the cause.
+    pub fn code_name(&self) -> &'static str {
+        match self {
+            Error::InvalidArgument(_) => "ERR_INVALID_ARG",
+            Error::Connection { .. } => "ERR_CONNECTION",
+            Error::Redis(_) => "ERR_REDIS",
+            Error::Script { .. } => "ERR_SCRIPT",
+            Error::Closed => "ERR_CLOSED",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidArgument(msg) => f.write_str(msg),
+            Error::Connection { addr, message } => write!(f, "connect {message} {addr}"),
+            Error::Redis(msg) => f.write_str(msg),
+            Error::Script {
+                code,
+                job_id,
+                command,
+                state,
+            } => write_script_error(f, *code, job_id, command, state),
+            Error::Closed => f.write_str("Connection is closed."),
+        }
+    }
+}
+
+fn write_script_error(
+    f: &mut fmt::Formatter<'_>,
+    code: ScriptCode,
+    id: &str,
+    cmd: &str,
+    state: &str,
+) -> fmt::Result {
+    match code {
+        ScriptCode::JobNotExist => write!(f, "Missing key for job {id}. {cmd}"),
+        ScriptCode::JobLockNotExist => write!(f, "Missing lock for job {id}. {cmd}"),
+        ScriptCode::JobNotInState => write!(f, "Job {id} is not in the {state} state. {cmd}"),
+        ScriptCode::JobPendingChildren => {
+            write!(f, "Job {id} has pending dependencies. {cmd}")
+        }
+        ScriptCode::ParentJobNotExist => write!(f, "Missing key for parent job {id}. {cmd}"),
+        ScriptCode::JobLockMismatch => write!(f, "Lock mismatch for job {id}. Cmd {cmd} from {state}"),
+        ScriptCode::ParentJobCannotBeReplaced => {
+            write!(f, "The parent job {id} cannot be replaced. {cmd}")
+        }
+        ScriptCode::JobBelongsToJobScheduler => write!(
+            f,
+            "Job {id} belongs to a job scheduler and cannot be removed directly. {cmd}"
+        ),
+        ScriptCode::JobHasFailedChildren => write!(
+            f,
+            "Cannot complete job {id} because it has at least one failed child. {cmd}"
+        ),
+        ScriptCode::Unknown(n) => write!(f, "Unknown code {n} error for {id}. {cmd}"),
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<redis::RedisError> for Error {
+    fn from(err: redis::RedisError) -> Error {
+        Error::Redis(err.to_string())
+    }
+}
+
+/// The engine's result type.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,234 @@
+//! QueueEvents: reads a queue's events stream and hands each batch to a host.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::Value;
+use tokio::task::JoinHandle;
+
+use crate::connection::ConnectionOptions;
+use crate::error::{Error, Result};
+use crate::job::value_string;
+use crate::queue::QueueCore;
+
+/// Options of a QueueEvents listener (BullMQ's `QueueEventsOptions`).
+#[derive(Debug, Clone)]
+pub struct QueueEventsOptions {
+    pub connection: ConnectionOptions,
+    pub prefix: String,
+    /// Read from this stream id instead of from now.
+    pub last_event_id: Option<String>,
+    /// Longest `XREAD BLOCK`, in ms.
+    pub blocking_timeout: u64,
+}
+
+impl Default for QueueEventsOptions {
+    fn default() -> Self {
+        QueueEventsOptions {
+            connection: ConnectionOptions::default(),
+            prefix: "bull".into(),
+            last_event_id: None,
+            blocking_timeout: 10_000,
+        }
+    }
+}
+
+/// One entry of the events stream: its id and its field/value pairs (`event` first).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamEvent {
+    pub id: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl StreamEvent {
+    /// The event name (`completed`, `failed`, ...).
+    pub fn name(&self) -> Option<&str> {
+        self.field("event")
+    }
+
+    /// A field's value.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Receives what a listener reads.
+pub trait EventsHost: Send + Sync + 'static {
+    /// A batch of events, in stream order.
+    fn deliver(&self, events: Vec<StreamEvent>);
+    /// A read failed; the listener reconnects and carries on.
+    fn error(&self, err: Error);
+}
+
+/// A listener on a queue's events stream.
+pub struct QueueEvents {
+    core: Arc<QueueCore>,
+    opts: QueueEventsOptions,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl QueueEvents {
+    /// Creates a listener; nothing is read until `run`.
+    pub fn new(name: &str, opts: QueueEventsOptions) -> Result<QueueEvents> {
+        let core = QueueCore::new(name, &opts.prefix, opts.connection.clone())?;
+        Ok(QueueEvents {
+            core: Arc::new(core),
+            opts,
+            task: Mutex::new(None),
+        })
+    }
+
+    /// Starts reading; returns once the starting point is fixed, so no later event is missed.
+    pub async fn run(&self, host: Arc<dyn EventsHost>) -> Result<()> {
+        if self.task.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+            return Err(Error::InvalidArgument(
+                "Queue Events is already running.".into(),
+            ));
+        }
+        let mut conn = self.connect().await?;
+        let start = match &self.opts.last_event_id {
+            Some(id) => id.clone(),
+            None => last_id(&mut conn, &self.core).await?,
+        };
+        let reader = Reader {
+            core: self.core.clone(),
+            block_ms: self.opts.blocking_timeout,
+            name: self.client_name(),
+        };
+        let handle = tokio::spawn(reader.run(conn, start, host));
+        *self.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+        Ok(())
+    }
+
+    async fn connect(&self) -> Result<MultiplexedConnection> {
+        self.core.conn.blocking(Some(&self.client_name())).await
+    }
+
+    fn client_name(&self) -> String {
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&self.core.name);
+        format!("{}:{encoded}:qe", self.core.prefix)
+    }
+
+    /// Stops reading and drops the connection.
+    pub fn close(&self) {
+        if let Some(task) = self.task.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            task.abort();
+        }
+    }
+}
+
+async fn last_id(conn: &mut MultiplexedConnection, core: &QueueCore) -> Result<String> {
+    let reply: Value = redis::cmd("XREVRANGE")
+        .arg(&core.keys.events)
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(1)
+        .query_async(conn)
+        .await
+        .map_err(|e| core.conn.options().error(e))?;
+    let id = match &reply {
+        Value::Array(entries) => entries.first().and_then(|e| match e {
+            Value::Array(parts) => parts.first().and_then(value_string),
+            _ => None,
+        }),
+        _ => None,
+    };
+    Ok(id.unwrap_or_else(|| "0-0".into()))
+}
+
+struct Reader {
+    core: Arc<QueueCore>,
+    block_ms: u64,
+    name: String,
+}
+
+impl Reader {
+    async fn run(self, conn: MultiplexedConnection, mut last: String, host: Arc<dyn EventsHost>) {
+        let mut conn = Some(conn);
+        let mut retry = Duration::from_millis(100);
+        loop {
+            let result = match conn.as_mut() {
+                Some(c) => self.read(c, &last).await,
+                None => match self.core.conn.blocking(Some(&self.name)).await {
+                    Ok(c) => {
+                        conn = Some(c);
+                        continue;
+                    }
+                    Err(err) => Err(err),
+                },
+            };
+            match result {
+                Ok(events) => {
+                    retry = Duration::from_millis(100);
+                    if let Some(e) = events.last() {
+                        last = e.id.clone();
+                        host.deliver(events);
+                    }
+                }
+                Err(err) => {
+                    conn = None;
+                    host.error(err);
+                    tokio::time::sleep(retry).await;
+                    retry = (retry * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    async fn read(&self, conn: &mut MultiplexedConnection, last: &str) -> Result<Vec<StreamEvent>> {
+        let cmd = redis::cmd("XREAD")
+            .arg("BLOCK")
+            .arg(self.block_ms)
+            .arg("STREAMS")
+            .arg(&self.core.keys.events)
+            .arg(last)
+            .to_owned();
+        let watchdog = Duration::from_millis(self.block_ms + 1000);
+        let reply: Value = tokio::time::timeout(watchdog, cmd.query_async(conn))
+            .await
+            .map_err(|_| Error::Redis("XREAD did not return in time".into()))?
+            .map_err(|e| self.core.conn.options().error(e))?;
+        Ok(parse_xread(&reply))
+    }
+}
+
+/// Flattens an `XREAD` reply for one stream into its entries.
+fn parse_xread(reply: &Value) -> Vec<StreamEvent> {
+    let Value::Array(streams) = reply else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for stream in streams {
+        let Value::Array(parts) = stream else { continue };
+        let Some(Value::Array(entries)) = parts.get(1) else {
+            continue;
+        };
+        for entry in entries {
+            if let Some(e) = parse_entry(entry) {
+                out.push(e);
+            }
+        }
+    }
+    out
+}
+
+fn parse_entry(entry: &Value) -> Option<StreamEvent> {
+    let Value::Array(parts) = entry else {
+        return None;
+    };
+    let id = parts.first().and_then(value_string)?;
+    let Some(Value::Array(flat)) = parts.get(1) else {
+        return None;
+    };
+    let fields = flat
+        .chunks_exact(2)
+        .filter_map(|kv| Some((value_string(&kv[0])?, value_string(&kv[1])?)))
+        .collect();
+    Some(StreamEvent { id, fields })
+}

@@ -1,0 +1,574 @@
+//! The producer and admin side of a queue.
+
+use std::sync::Arc;
+
+use redis::aio::ConnectionManager;
+use redis::{FromRedisValue, Value};
+use serde_json::Value as Json;
+use tokio::sync::{mpsc, oneshot, Mutex, OnceCell};
+
+use crate::connection::{Connection, ConnectionOptions};
+use crate::error::{Error, Result};
+use crate::job::{value_int, value_string, Job};
+use crate::keys::{JobState, QueueKeys};
+use crate::options::{prepare_job, AddContext, NewJob};
+use crate::scripts;
+
+/// The `version` a bullrush queue writes into the queue's meta hash.
+pub const VERSION: &str = concat!("bullrush:", env!("CARGO_PKG_VERSION"));
+
+/// How many jobs one add script call stores at most.
+const ADD_BATCH: usize = 1000;
+
+/// Options of a queue (BullMQ's `QueueOptions`).
+#[derive(Debug, Clone)]
+pub struct QueueOptions {
+    pub connection: ConnectionOptions,
+    /// Key prefix, `bull` by default.
+    pub prefix: String,
+    /// Options merged under every job's own options.
+    pub default_job_options: Json,
+    /// Approximate length the events stream is trimmed to.
+    pub max_len_events: i64,
+    /// Whether producers may name backoff types other than `fixed` and `exponential`.
+    pub custom_backoff: bool,
+    /// Leave the meta hash (version, events length) as it is.
+    pub skip_meta_update: bool,
+}
+
+impl Default for QueueOptions {
+    fn default() -> Self {
+        QueueOptions {
+            connection: ConnectionOptions::default(),
+            prefix: "bull".into(),
+            default_job_options: Json::Object(Default::default()),
+            max_len_events: 10_000,
+            custom_backoff: false,
+            skip_meta_update: false,
+        }
+    }
+}
+
+/// Checks a queue name the way BullMQ does.
+pub fn validate_queue_name(name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::InvalidArgument("Queue name must be provided".into()));
+    }
+    if name.contains(':') {
+        return Err(Error::InvalidArgument(
+            "Queue name cannot contain :".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Counts of jobs per state, in the order asked.
+pub type JobCounts = Vec<(String, i64)>;
+
+/// Whether and how a job has finished.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finished {
+    Missing,
+    Pending,
+    Completed(String),
+    Failed(String),
+}
+
+struct AddRequest {
+    job: NewJob,
+    reply: oneshot::Sender<Result<String>>,
+}
+
+/// The parts of a queue shared by producers, workers and listeners.
+#[derive(Debug)]
+pub(crate) struct QueueCore {
+    pub name: String,
+    pub prefix: String,
+    pub keys: QueueKeys,
+    pub conn: Connection,
+}
+
+impl QueueCore {
+    pub fn new(name: &str, prefix: &str, connection: ConnectionOptions) -> Result<QueueCore> {
+        validate_queue_name(name)?;
+        Ok(QueueCore {
+            name: name.to_string(),
+            prefix: prefix.to_string(),
+            keys: QueueKeys::new(prefix, name),
+            conn: Connection::new(connection),
+        })
+    }
+
+    pub async fn conn(&self) -> Result<ConnectionManager> {
+        self.conn.get().await
+    }
+
+    /// Runs a prepared script invocation, naming the server on connection errors.
+    pub async fn invoke<T: FromRedisValue>(
+        &self,
+        inv: &redis::ScriptInvocation<'_>,
+    ) -> Result<T> {
+        let mut conn = self.conn().await?;
+        inv.invoke_async(&mut conn)
+            .await
+            .map_err(|e| self.conn.options().error(e))
+    }
+
+    /// Runs a plain command.
+    pub async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
+        let mut conn = self.conn().await?;
+        cmd.query_async(&mut conn)
+            .await
+            .map_err(|e| self.conn.options().error(e))
+    }
+
+    /// Stores a batch of prepared jobs in one script call; returns their ids.
+    pub async fn add_jobs(&self, jobs: &[&NewJob]) -> Result<Vec<String>> {
+        let k = &self.keys;
+        let mut inv = scripts::ADD_JOBS.prepare_invoke();
+        inv.key(&k.wait)
+            .key(&k.active)
+            .key(&k.prioritized)
+            .key(&k.pc)
+            .key(&k.delayed)
+            .key(&k.events)
+            .key(&k.meta)
+            .key(&k.marker)
+            .key(&k.id)
+            .arg(&k.base)
+            .arg(jobs.len());
+        for job in jobs {
+            inv.arg(job.id.as_deref().unwrap_or(""))
+                .arg(&job.name)
+                .arg(&job.data)
+                .arg(&job.opts)
+                .arg(job.timestamp)
+                .arg(job.delay)
+                .arg(job.priority)
+                .arg(if job.lifo { "1" } else { "0" });
+        }
+        self.invoke(&inv).await
+    }
+
+    /// Reads one job's hash.
+    pub async fn get_job(&self, id: &str) -> Result<Option<Job>> {
+        let reply: Value = self
+            .query(redis::cmd("HGETALL").arg(self.keys.job(id)))
+            .await?;
+        Ok(Job::from_reply(id, &reply))
+    }
+
+    /// Raises BullMQ's error for a negative script reply.
+    pub fn check_code(code: i64, id: &str, command: &str, state: &'static str) -> Result<i64> {
+        if code < 0 {
+            return Err(Error::script(code, id, command, state));
+        }
+        Ok(code)
+    }
+}
+
+/// A queue handle: adds jobs and administers the queue.
+#[derive(Clone)]
+pub struct Queue {
+    inner: Arc<QueueInner>,
+}
+
+struct QueueInner {
+    core: Arc<QueueCore>,
+    opts: QueueOptions,
+    meta: OnceCell<()>,
+    adder: Mutex<Option<mpsc::UnboundedSender<AddRequest>>>,
+}
+
+impl Queue {
+    /// Creates a queue handle; nothing touches Redis until the first operation.
+    pub fn new(name: &str, opts: QueueOptions) -> Result<Queue> {
+        let core = QueueCore::new(name, &opts.prefix, opts.connection.clone())?;
+        if !opts.default_job_options.is_object() && !opts.default_job_options.is_null() {
+            return Err(Error::InvalidArgument(
+                "defaultJobOptions must be an object".into(),
+            ));
+        }
+        Ok(Queue {
+            inner: Arc::new(QueueInner {
+                core: Arc::new(core),
+                opts,
+                meta: OnceCell::new(),
+                adder: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The queue's name.
+    pub fn name(&self) -> &str {
+        &self.inner.core.name
+    }
+
+    /// `<prefix>:<name>`.
+    pub fn qualified_name(&self) -> String {
+        format!("{}:{}", self.inner.core.prefix, self.inner.core.name)
+    }
+
+    /// The queue's keys.
+    pub fn keys(&self) -> &QueueKeys {
+        &self.inner.core.keys
+    }
+
+    /// Connects and writes the queue's meta (version, events length) once.
+    pub async fn wait_until_ready(&self) -> Result<()> {
+        self.inner
+            .meta
+            .get_or_try_init(|| async {
+                let core = &self.inner.core;
+                if self.inner.opts.skip_meta_update {
+                    return core.conn().await.map(|_| ());
+                }
+                core.query::<()>(
+                    redis::cmd("HSET")
+                        .arg(&core.keys.meta)
+                        .arg("opts.maxLenEvents")
+                        .arg(self.inner.opts.max_len_events)
+                        .arg("version")
+                        .arg(VERSION),
+                )
+                .await
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Validates a job against the queue's defaults, without touching Redis.
+    pub fn prepare(&self, name: &str, data: &str, opts: &Json) -> Result<NewJob> {
+        let merged = merge_options(&self.inner.opts.default_job_options, opts);
+        let ctx = AddContext {
+            now: crate::now_ms(),
+            custom_backoff: self.inner.opts.custom_backoff,
+        };
+        prepare_job(name, data, &merged, ctx)
+    }
+
+    /// Adds one job; concurrent calls share script calls. Returns the stored job.
+    pub async fn add(&self, name: &str, data: &str, opts: &Json) -> Result<Job> {
+        let job = self.prepare(name, data, opts)?;
+        self.wait_until_ready().await?;
+        let (reply, rx) = oneshot::channel();
+        self.adder()
+            .await
+            .send(AddRequest {
+                job: job.clone(),
+                reply,
+            })
+            .map_err(|_| Error::Closed)?;
+        let id = rx.await.map_err(|_| Error::Closed)??;
+        Ok(stored_job(id, job))
+    }
+
+    /// Adds many jobs in as few script calls as possible; all are validated first.
+    pub async fn add_bulk(&self, jobs: &[(String, String, Json)]) -> Result<Vec<Job>> {
+        let prepared = jobs
+            .iter()
+            .map(|(name, data, opts)| self.prepare(name, data, opts))
+            .collect::<Result<Vec<_>>>()?;
+        self.wait_until_ready().await?;
+        let mut out = Vec::with_capacity(prepared.len());
+        for chunk in prepared.chunks(ADD_BATCH) {
+            let refs: Vec<&NewJob> = chunk.iter().collect();
+            let ids = self.inner.core.add_jobs(&refs).await?;
+            out.extend(ids.into_iter().zip(chunk.iter().cloned()).map(|(id, j)| stored_job(id, j)));
+        }
+        Ok(out)
+    }
+
+    async fn adder(&self) -> mpsc::UnboundedSender<AddRequest> {
+        let mut slot = self.inner.adder.lock().await;
+        if let Some(tx) = slot.as_ref() {
+            return tx.clone();
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run_adder(self.inner.core.clone(), rx));
+        *slot = Some(tx.clone());
+        tx
+    }
+
+    /// Reads one job; `None` when it does not exist.
+    pub async fn get_job(&self, id: &str) -> Result<Option<Job>> {
+        self.inner.core.get_job(id).await
+    }
+
+    /// Counts jobs in each of the given states (BullMQ's type names).
+    pub async fn get_job_counts(&self, types: &[String]) -> Result<JobCounts> {
+        let keys = self.keys();
+        let mut pipe = redis::pipe();
+        let mut names = Vec::with_capacity(types.len());
+        for t in types {
+            let state = JobState::parse(t)
+                .ok_or_else(|| Error::InvalidArgument(format!("Unknown job state {t}")))?;
+            let cmd = if state.is_list() { "LLEN" } else { "ZCARD" };
+            pipe.cmd(cmd).arg(keys.state(state));
+            names.push(t.clone());
+        }
+        let mut conn = self.inner.core.conn().await?;
+        let counts: Vec<i64> = pipe
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.inner.core.conn.options().error(e))?;
+        Ok(names.into_iter().zip(counts).collect())
+    }
+
+    /// Names the state a job is in (`completed`, `waiting`, ... or `unknown`).
+    pub async fn get_job_state(&self, id: &str) -> Result<String> {
+        let k = self.keys();
+        let mut inv = scripts::GET_STATE.prepare_invoke();
+        inv.key(&k.completed)
+            .key(&k.failed)
+            .key(&k.delayed)
+            .key(&k.prioritized)
+            .key(&k.active)
+            .key(&k.wait)
+            .key(&k.paused)
+            .key(&k.waiting_children)
+            .arg(id);
+        self.inner.core.invoke(&inv).await
+    }
+
+    /// Tells whether a job has finished, with its result or reason.
+    pub async fn job_finished(&self, id: &str) -> Result<Finished> {
+        let k = self.keys();
+        let mut inv = scripts::JOB_FINISHED.prepare_invoke();
+        inv.key(k.job(id)).key(&k.completed).key(&k.failed).arg(id);
+        let reply: Vec<Value> = self.inner.core.invoke(&inv).await?;
+        let text = || reply.get(1).and_then(value_string).unwrap_or_default();
+        Ok(match reply.first().and_then(value_int) {
+            Some(1) => Finished::Completed(text()),
+            Some(2) => Finished::Failed(text()),
+            Some(0) => Finished::Pending,
+            _ => Finished::Missing,
+        })
+    }
+
+    /// Stops all workers of the queue from taking jobs.
+    pub async fn pause(&self) -> Result<()> {
+        self.wait_until_ready().await?;
+        let k = self.keys();
+        let mut inv = scripts::PAUSE.prepare_invoke();
+        inv.key(&k.meta).key(&k.marker).key(&k.events);
+        self.inner.core.invoke::<i64>(&inv).await.map(|_| ())
+    }
+
+    /// Lets workers take jobs again.
+    pub async fn resume(&self) -> Result<()> {
+        self.wait_until_ready().await?;
+        let k = self.keys();
+        let mut inv = scripts::RESUME.prepare_invoke();
+        inv.key(&k.meta)
+            .key(&k.wait)
+            .key(&k.paused)
+            .key(&k.prioritized)
+            .key(&k.delayed)
+            .key(&k.marker)
+            .key(&k.events);
+        self.inner.core.invoke::<i64>(&inv).await.map(|_| ())
+    }
+
+    /// Whether the queue is paused.
+    pub async fn is_paused(&self) -> Result<bool> {
+        self.inner
+            .core
+            .query(redis::cmd("HEXISTS").arg(&self.keys().meta).arg("paused"))
+            .await
+    }
+
+    /// Removes every job that has not started, and delayed ones too when asked.
+    pub async fn drain(&self, delayed: bool) -> Result<i64> {
+        let k = self.keys();
+        let mut inv = scripts::DRAIN.prepare_invoke();
+        inv.key(&k.wait)
+            .key(&k.paused)
+            .key(&k.prioritized)
+            .key(&k.delayed)
+            .key(&k.repeat)
+            .arg(&k.base)
+            .arg(if delayed { "1" } else { "0" });
+        self.inner.core.invoke(&inv).await
+    }
+
+    /// Deletes the queue and all its jobs; refuses while jobs are active unless forced.
+    pub async fn obliterate(&self, force: bool, count: i64) -> Result<()> {
+        self.pause().await?;
+        let k = self.keys();
+        loop {
+            let mut inv = scripts::OBLITERATE.prepare_invoke();
+            inv.key(&k.meta)
+                .key(&k.active)
+                .key(&k.delayed)
+                .key(&k.repeat)
+                .key(&k.completed)
+                .key(&k.wait)
+                .key(&k.paused)
+                .key(&k.prioritized)
+                .key(&k.failed)
+                .arg(&k.base)
+                .arg(if force { "1" } else { "0" })
+                .arg(count.max(1));
+            match self.inner.core.invoke::<i64>(&inv).await? {
+                0 => return Ok(()),
+                1 => continue,
+                -1 => {
+                    return Err(Error::InvalidArgument(
+                        "Cannot obliterate non-paused queue".into(),
+                    ))
+                }
+                _ => {
+                    return Err(Error::InvalidArgument(
+                        "Cannot obliterate queue with active jobs".into(),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Removes a job that no worker holds; returns whether it was removed.
+    pub async fn remove(&self, id: &str) -> Result<bool> {
+        let k = self.keys();
+        let mut inv = scripts::REMOVE_JOB.prepare_invoke();
+        inv.key(&k.completed)
+            .key(&k.waiting_children)
+            .key(&k.delayed)
+            .key(&k.failed)
+            .key(&k.prioritized)
+            .key(&k.wait)
+            .key(&k.paused)
+            .key(&k.active)
+            .key(&k.events)
+            .key(&k.meta)
+            .key(&k.repeat)
+            .arg(&k.base)
+            .arg(id);
+        let code: i64 = self.inner.core.invoke(&inv).await?;
+        QueueCore::check_code(code, id, "removeJob", "active").map(|c| c == 1)
+    }
+
+    /// Stores a job's progress (JSON text) and emits `progress`.
+    pub async fn update_progress(&self, id: &str, progress: &str) -> Result<()> {
+        let k = self.keys();
+        let mut inv = scripts::UPDATE_PROGRESS.prepare_invoke();
+        inv.key(k.job(id))
+            .key(&k.events)
+            .key(&k.meta)
+            .arg(id)
+            .arg(progress);
+        let code: i64 = self.inner.core.invoke(&inv).await?;
+        QueueCore::check_code(code, id, "updateProgress", "active").map(|_| ())
+    }
+
+    /// Appends a line to a job's log; returns how many lines it keeps.
+    pub async fn add_log(&self, id: &str, row: &str, keep_logs: Option<i64>) -> Result<i64> {
+        let k = self.keys();
+        let mut inv = scripts::ADD_LOG.prepare_invoke();
+        inv.key(k.job(id))
+            .key(k.logs(id))
+            .arg(row)
+            .arg(keep_logs.map(|n| n.to_string()).unwrap_or_default());
+        let code: i64 = self.inner.core.invoke(&inv).await?;
+        QueueCore::check_code(code, id, "addLog", "active")
+    }
+
+    /// Reads a job's log lines from `start` to `end` (inclusive) and how many there are.
+    pub async fn get_job_logs(&self, id: &str, start: i64, end: i64) -> Result<(Vec<String>, i64)> {
+        let key = self.keys().logs(id);
+        let mut pipe = redis::pipe();
+        pipe.cmd("LRANGE").arg(&key).arg(start).arg(end);
+        pipe.cmd("LLEN").arg(&key);
+        let mut conn = self.inner.core.conn().await?;
+        pipe.query_async(&mut conn)
+            .await
+            .map_err(|e| self.inner.core.conn.options().error(e))
+    }
+
+    /// Sends a completed or failed job back to wait (BullMQ's `job.retry`).
+    pub async fn reprocess(&self, id: &str, from: JobState, reset_made: bool, reset_started: bool) -> Result<()> {
+        let (set, state) = match from {
+            JobState::Completed => (&self.keys().completed, "completed"),
+            JobState::Failed => (&self.keys().failed, "failed"),
+            _ => {
+                return Err(Error::InvalidArgument(
+                    "Only completed or failed jobs can be retried".into(),
+                ))
+            }
+        };
+        let lifo = self
+            .get_job(id)
+            .await?
+            .is_some_and(|j| j.options().lifo);
+        let k = self.keys();
+        let flag = |b: bool| if b { "1" } else { "0" };
+        let mut inv = scripts::REPROCESS_JOB.prepare_invoke();
+        inv.key(k.job(id))
+            .key(&k.events)
+            .key(set)
+            .key(&k.wait)
+            .key(&k.meta)
+            .key(&k.active)
+            .key(&k.marker)
+            .arg(id)
+            .arg(flag(lifo))
+            .arg(state)
+            .arg(flag(reset_made))
+            .arg(flag(reset_started));
+        let code: i64 = self.inner.core.invoke(&inv).await?;
+        let state = if state == "failed" { "failed" } else { "completed" };
+        QueueCore::check_code(code, id, "reprocessJob", state).map(|_| ())
+    }
+
+    /// Stops the background adder; pending adds still finish.
+    pub async fn close(&self) {
+        self.inner.adder.lock().await.take();
+    }
+}
+
+/// Shallow merge of job options over the queue defaults (`Object.assign` order).
+fn merge_options(defaults: &Json, opts: &Json) -> Json {
+    let mut merged = match defaults {
+        Json::Object(d) => d.clone(),
+        _ => Default::default(),
+    };
+    if let Json::Object(o) = opts {
+        for (k, v) in o {
+            merged.insert(k.clone(), v.clone());
+        }
+    }
+    Json::Object(merged)
+}
+
+fn stored_job(id: String, job: NewJob) -> Job {
+    Job {
+        id,
+        name: job.name,
+        data: job.data,
+        opts: job.opts,
+        timestamp: job.timestamp,
+        delay: job.delay,
+        priority: job.priority,
+        ..Job::default()
+    }
+}
+
+/// Collects concurrent `add` calls into shared script calls.
+async fn run_adder(core: Arc<QueueCore>, mut rx: mpsc::UnboundedReceiver<AddRequest>) {
+    let mut batch = Vec::new();
+    while rx.recv_many(&mut batch, ADD_BATCH).await > 0 {
+        let jobs: Vec<&NewJob> = batch.iter().map(|r| &r.job).collect();
+        match core.add_jobs(&jobs).await {
+            Ok(ids) => {
+                for (req, id) in batch.drain(..).zip(ids) {
+                    let _ = req.reply.send(Ok(id));
+                }
+            }
+            Err(err) => {
+                for req in batch.drain(..) {
+                    let _ = req.reply.send(Err(err.clone()));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Our Lua scripts, each prepended with the shared helpers and invoked by EVALSHA.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+macro_rules! script {
+    ($name:ident, $file:literal) => {
+        #[doc = concat!("The `", $file, "` script.")]
+        pub static $name: LazyLock<Script> = LazyLock::new(|| {
+            Script::new(concat!(
+                include_str!("scripts/includes/common.lua"),
+                "\n",
+                include_str!(concat!("scripts/", $file))
+            ))
+        });
+    };
+    ($name:ident, $file:literal, fetch) => {
+        #[doc = concat!("The `", $file, "` script.")]
+        pub static $name: LazyLock<Script> = LazyLock::new(|| {
+            Script::new(concat!(
+                include_str!("scripts/includes/common.lua"),
+                "\n",
+                include_str!("scripts/includes/fetch.lua"),
+                "\n",
+                include_str!(concat!("scripts/", $file))
+            ))
+        });
+    };
+}
+
+script!(ADD_JOBS, "add_jobs.lua");
+script!(FETCH_JOBS, "fetch_jobs.lua", fetch);
+script!(FINISH_JOBS, "finish_jobs.lua", fetch);
+script!(EXTEND_LOCKS, "extend_locks.lua");
+script!(MOVE_STALLED_JOBS, "move_stalled_jobs.lua");
+script!(PAUSE, "pause.lua");
+script!(RESUME, "resume.lua");
+script!(DRAIN, "drain.lua");
+script!(OBLITERATE, "obliterate.lua");
+script!(REMOVE_JOB, "remove_job.lua");
+script!(UPDATE_PROGRESS, "update_progress.lua");
+script!(ADD_LOG, "add_log.lua");
+script!(REPROCESS_JOB, "reprocess_job.lua");
+script!(GET_STATE, "get_state.lua");
+script!(JOB_FINISHED, "job_finished.lua");

@@ -1,0 +1,48 @@
+-- drain: removes every job that has not started (wait, legacy paused, prioritized and,
+-- when asked, delayed), sparing each job scheduler's current iteration. Emits no events.
+-- KEYS: 1 wait, 2 paused, 3 prioritized, 4 delayed, 5 repeat
+-- ARGV: 1 base key, 2 include delayed "1"/"0"
+-- Returns the number of jobs removed.
+local baseKey = ARGV[1]
+local spared = {}
+local schedulers = rcall("ZRANGE", KEYS[5], 0, -1, "WITHSCORES")
+for i = 1, #schedulers, 2 do
+  spared["repeat:" .. schedulers[i] .. ":" .. schedulers[i + 1]] = true
+end
+local removed = 0
+
+local function dropJob(jobId)
+  local jobKey = baseKey .. jobId
+  releaseDedupKey(baseKey, jobKey, jobId)
+  deleteJobKeys(jobKey)
+  removed = removed + 1
+end
+
+local function drainList(key)
+  local kept = {}
+  for _, jobId in ipairs(rcall("LRANGE", key, 0, -1)) do
+    if spared[jobId] then kept[#kept + 1] = jobId else dropJob(jobId) end
+  end
+  rcall("DEL", key)
+  for from = 1, #kept, 7000 do
+    rcall("RPUSH", key, unpack(kept, from, math.min(from + 6999, #kept)))
+  end
+end
+
+local function drainSet(key)
+  local members = rcall("ZRANGE", key, 0, -1, "WITHSCORES")
+  rcall("DEL", key)
+  for i = 1, #members, 2 do
+    if spared[members[i]] then
+      rcall("ZADD", key, members[i + 1], members[i])
+    else
+      dropJob(members[i])
+    end
+  end
+end
+
+drainList(KEYS[1])
+drainList(KEYS[2])
+drainSet(KEYS[3])
+if ARGV[2] == "1" then drainSet(KEYS[4]) end
+return removed

@@ -1,0 +1,228 @@
+//! The fetch driver: fills free slots with jobs in one script call, and waits on the
+//! marker when the queue is empty.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::Value;
+use tokio::sync::{watch, OwnedSemaphorePermit};
+
+use super::{RunState, Shared};
+use crate::error::{Error, Result};
+use crate::job::{value_int, value_string, Job};
+use crate::scripts;
+
+/// What one fetch brought back.
+pub(crate) struct Fetched {
+    pub jobs: Vec<Job>,
+    pub rate_limit_ttl: i64,
+    pub next_due: i64,
+}
+
+/// Longest time a blocking wait on the marker lasts, as BullMQ caps it.
+const MAX_BLOCK_SECS: f64 = 10.0;
+
+pub(super) async fn run(shared: Arc<Shared>) {
+    let mut state = shared.state.subscribe();
+    let mut blocking: Option<MultiplexedConnection> = None;
+    let mut retry_delay = Duration::from_millis(100);
+    loop {
+        let current = *state.borrow_and_update();
+        match current {
+            RunState::Closing => return,
+            RunState::Idle | RunState::Paused => {
+                if state.changed().await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            RunState::Running => {}
+        }
+        let Some(mut slots) = take_slots(&shared, &mut state).await else {
+            continue;
+        };
+        let token = shared.next_token();
+        let fetched = match fetch(&shared, slots.len(), &token).await {
+            Ok(f) => f,
+            Err(err) => {
+                drop(slots);
+                shared.emit_error(&err);
+                sleep_unless_changed(&mut state, retry_delay).await;
+                retry_delay = (retry_delay * 2).min(Duration::from_millis(shared.opts.run_retry_delay));
+                continue;
+            }
+        };
+        retry_delay = Duration::from_millis(100);
+        let got = fetched.jobs.len();
+        shared.accept(fetched.jobs, &mut slots, &token, Vec::new());
+        if got > 0 {
+            continue;
+        }
+        if fetched.rate_limit_ttl > 0 {
+            let ttl = fetched.rate_limit_ttl.min(shared.opts.maximum_rate_limit_delay as i64);
+            sleep_unless_changed(&mut state, Duration::from_millis(ttl as u64)).await;
+            continue;
+        }
+        let waited = tokio::select! {
+            r = wait_for_marker(&shared, &mut blocking, fetched.next_due) => r,
+            _ = state.changed() => Ok(()),
+        };
+        if let Err(err) = waited {
+            blocking = None;
+            shared.emit_error(&err);
+            sleep_unless_changed(&mut state, retry_delay).await;
+        }
+    }
+}
+
+/// Waits for at least one free slot, then takes every other free one.
+async fn take_slots(
+    shared: &Shared,
+    state: &mut watch::Receiver<RunState>,
+) -> Option<Vec<OwnedSemaphorePermit>> {
+    let first = tokio::select! {
+        p = shared.slots.clone().acquire_owned() => p.ok()?,
+        _ = state.changed() => return None,
+    };
+    let mut slots = vec![first];
+    while let Ok(p) = shared.slots.clone().try_acquire_owned() {
+        slots.push(p);
+    }
+    Some(slots)
+}
+
+async fn sleep_unless_changed(state: &mut watch::Receiver<RunState>, d: Duration) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = state.changed() => {}
+    }
+}
+
+/// Moves up to `count` jobs into active under lock `token`.
+pub(crate) async fn fetch(shared: &Shared, count: usize, token: &str) -> Result<Fetched> {
+    let k = &shared.core.keys;
+    let o = &shared.opts;
+    let mut inv = scripts::FETCH_JOBS.prepare_invoke();
+    inv.key(&k.wait)
+        .key(&k.active)
+        .key(&k.prioritized)
+        .key(&k.pc)
+        .key(&k.delayed)
+        .key(&k.events)
+        .key(&k.meta)
+        .key(&k.marker)
+        .key(&k.stalled)
+        .key(&k.limiter)
+        .arg(&k.base)
+        .arg(crate::now_ms())
+        .arg(token)
+        .arg(o.lock_duration)
+        .arg(count);
+    push_limiter_args(&mut inv, shared);
+    let reply: Vec<Value> = shared.core.invoke(&inv).await?;
+    parse_fetched(&reply, 0)
+}
+
+/// Appends the worker limiter and name arguments both fetching scripts take.
+pub(crate) fn push_limiter_args(inv: &mut redis::ScriptInvocation<'_>, shared: &Shared) {
+    let o = &shared.opts;
+    match o.limiter {
+        Some(l) => inv.arg(l.max).arg(l.duration),
+        None => inv.arg("").arg(""),
+    };
+    inv.arg(o.name.as_deref().unwrap_or(""));
+}
+
+/// Reads `[jobs, ttl, nextDue]` starting at `at` in a script reply.
+pub(crate) fn parse_fetched(reply: &[Value], at: usize) -> Result<Fetched> {
+    let bad = || Error::Redis("unexpected reply from the fetch script".into());
+    let Some(Value::Array(raw_jobs)) = reply.get(at) else {
+        return Err(bad());
+    };
+    let mut jobs = Vec::with_capacity(raw_jobs.len());
+    for entry in raw_jobs {
+        let Value::Array(pair) = entry else {
+            return Err(bad());
+        };
+        let id = pair.first().and_then(value_string).ok_or_else(bad)?;
+        let hash = pair.get(1).ok_or_else(bad)?;
+        let job = Job::from_reply(&id, hash).unwrap_or_else(|| Job {
+            id: id.clone(),
+            data: "{}".into(),
+            opts: "{}".into(),
+            ..Job::default()
+        });
+        jobs.push(job);
+    }
+    Ok(Fetched {
+        jobs,
+        rate_limit_ttl: reply.get(at + 1).and_then(value_int).unwrap_or(0),
+        next_due: reply.get(at + 2).and_then(value_int).unwrap_or(0),
+    })
+}
+
+/// Blocks on the marker until a job may be ready, the next delayed job is due,
+/// or `drainDelay` passes.
+async fn wait_for_marker(
+    shared: &Shared,
+    blocking: &mut Option<MultiplexedConnection>,
+    mut block_until: i64,
+) -> Result<()> {
+    loop {
+        let timeout = match block_timeout(block_until, shared.opts.drain_delay) {
+            Some(t) => t,
+            None => return Ok(()),
+        };
+        if blocking.is_none() {
+            let name = client_name(shared);
+            *blocking = Some(shared.core.conn.blocking(Some(&name)).await?);
+        }
+        let conn = blocking.as_mut().expect("blocking connection just opened");
+        let cmd = redis::cmd("BZPOPMIN")
+            .arg(&shared.core.keys.marker)
+            .arg(format!("{timeout:.3}"))
+            .to_owned();
+        let watchdog = Duration::from_secs_f64(timeout + 1.0);
+        let popped: Value = match tokio::time::timeout(watchdog, cmd.query_async(conn)).await {
+            Ok(r) => r.map_err(|e| shared.core.conn.options().error(e))?,
+            Err(_) => {
+                *blocking = None;
+                return Ok(());
+            }
+        };
+        let due = match &popped {
+            Value::Array(items) => items.get(2).and_then(value_string),
+            _ => None,
+        };
+        let Some(score) = due.and_then(|s| s.parse::<f64>().ok()) else {
+            return Ok(());
+        };
+        if score as i64 <= crate::now_ms() {
+            return Ok(());
+        }
+        block_until = score as i64;
+    }
+}
+
+/// Seconds to block for, or `None` when the wait is already over.
+fn block_timeout(block_until: i64, drain_delay: f64) -> Option<f64> {
+    if block_until <= 0 {
+        return Some(drain_delay.max(0.001));
+    }
+    let ms = block_until - crate::now_ms();
+    if ms <= 0 {
+        return None;
+    }
+    Some((ms as f64 / 1000.0).clamp(0.001, MAX_BLOCK_SECS))
+}
+
+/// The blocking connection's name, which BullMQ's `getWorkers` looks for.
+fn client_name(shared: &Shared) -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&shared.core.name);
+    match &shared.opts.name {
+        Some(name) => format!("{}:{encoded}:w:{name}", shared.core.prefix),
+        None => format!("{}:{encoded}", shared.core.prefix),
+    }
+}

@@ -1,0 +1,196 @@
+//! Settles reported outcomes in batches, one script call per batch, fetching as many
+//! new jobs in the same call as the batch frees slots.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::Value;
+use tokio::sync::mpsc;
+
+use super::fetcher::{parse_fetched, push_limiter_args};
+use super::outcome::{settle, SettleKind, Settlement};
+use super::{Report, RunState, Shared, WorkerEvent};
+use crate::error::{Error, Result};
+use crate::job::value_int;
+use crate::scripts;
+
+/// Most outcomes settled by one script call.
+const FINISH_BATCH: usize = 1000;
+
+pub(super) async fn run(shared: Arc<Shared>, mut reports: mpsc::UnboundedReceiver<Report>) {
+    let mut batch = Vec::new();
+    while reports.recv_many(&mut batch, FINISH_BATCH).await > 0 {
+        let settlements = prepare(&shared, batch.drain(..));
+        if !settlements.is_empty() {
+            finish_until_done(&shared, settlements).await;
+        }
+    }
+}
+
+/// Decides each reported attempt; outcomes for jobs the worker no longer holds are dropped.
+fn prepare(shared: &Shared, reports: impl Iterator<Item = Report>) -> Vec<Settlement> {
+    let active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
+    let keep = shared.keep_defaults();
+    reports
+        .filter_map(|r| {
+            let held = active.get(&r.job_id)?;
+            let mut s = settle(&r.job_id, &held.info, r.outcome, keep);
+            s.unseen = held.unseen.clone();
+            Some(s)
+        })
+        .collect()
+}
+
+/// Runs the finishing script, retrying on connection errors so no outcome is lost.
+async fn finish_until_done(shared: &Shared, settlements: Vec<Settlement>) {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let fetch = match shared.run_state() {
+            RunState::Running => settlements.len(),
+            _ => 0,
+        };
+        let token = shared.next_token();
+        let now = crate::now_ms();
+        match finish(shared, &settlements, fetch, &token, now).await {
+            Ok(reply) => return apply(shared, settlements, reply, fetch > 0, &token, now),
+            Err(err) => {
+                shared.emit_error(&err);
+                if !err.is_connection() {
+                    return release(shared, &settlements);
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_millis(shared.opts.run_retry_delay));
+            }
+        }
+    }
+}
+
+async fn finish(
+    shared: &Shared,
+    settlements: &[Settlement],
+    fetch: usize,
+    token: &str,
+    now: i64,
+) -> Result<Vec<Value>> {
+    let k = &shared.core.keys;
+    let mut inv = scripts::FINISH_JOBS.prepare_invoke();
+    inv.key(&k.wait)
+        .key(&k.active)
+        .key(&k.prioritized)
+        .key(&k.pc)
+        .key(&k.delayed)
+        .key(&k.events)
+        .key(&k.meta)
+        .key(&k.marker)
+        .key(&k.stalled)
+        .key(&k.limiter)
+        .key(&k.completed)
+        .key(&k.failed)
+        .arg(&k.base)
+        .arg(now)
+        .arg(token)
+        .arg(shared.opts.lock_duration)
+        .arg(fetch);
+    push_limiter_args(&mut inv, shared);
+    inv.arg(settlements.len());
+    for s in settlements {
+        let delay = match s.kind {
+            SettleKind::Delay(d) => d,
+            _ => 0,
+        };
+        inv.arg(&s.job_id)
+            .arg(&s.token)
+            .arg(s.kind.script_name())
+            .arg(&s.value)
+            .arg(&s.stacktrace)
+            .arg(s.keep.count)
+            .arg(s.keep.age.map(|a| a.to_string()).unwrap_or_default())
+            .arg(s.keep.limit.map(|l| l.to_string()).unwrap_or_default())
+            .arg(s.attempts)
+            .arg(delay)
+            .arg(if s.lifo { "1" } else { "0" });
+    }
+    shared.core.invoke(&inv).await
+}
+
+/// Publishes the settled outcomes, frees their slots and starts the jobs fetched with them.
+fn apply(
+    shared: &Shared,
+    settlements: Vec<Settlement>,
+    reply: Vec<Value>,
+    fetched: bool,
+    token: &str,
+    now: i64,
+) {
+    let codes: Vec<i64> = match reply.first() {
+        Some(Value::Array(codes)) => codes.iter().map(|c| value_int(c).unwrap_or(0)).collect(),
+        _ => Vec::new(),
+    };
+    let events = settlements
+        .iter()
+        .zip(codes.iter().chain(std::iter::repeat(&0)))
+        .map(|(s, &code)| event_for(s, code, now))
+        .collect();
+    let mut slots = Vec::with_capacity(settlements.len());
+    {
+        let mut active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
+        for s in &settlements {
+            if let Some(job) = active.remove(&s.job_id) {
+                slots.push(job._slot);
+            }
+        }
+        shared.notify_if_idle(&active);
+    }
+    let jobs = match parse_fetched(&reply, 1) {
+        Ok(f) if fetched => f.jobs,
+        Ok(_) => Vec::new(),
+        Err(err) => {
+            shared.emit_error(&err);
+            Vec::new()
+        }
+    };
+    if fetched {
+        shared.accept(jobs, &mut slots, token, events);
+    } else {
+        shared.emit(events);
+    }
+}
+
+/// Gives up on outcomes the server rejected: frees their slots, leaving the jobs to the
+/// stalled check.
+fn release(shared: &Shared, settlements: &[Settlement]) {
+    let mut active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
+    for s in settlements {
+        active.remove(&s.job_id);
+    }
+    shared.notify_if_idle(&active);
+}
+
+fn event_for(s: &Settlement, code: i64, now: i64) -> WorkerEvent {
+    if code < 0 {
+        let command = match s.kind {
+            SettleKind::Retry => "retryJob",
+            SettleKind::Delay(_) => "moveToDelayed",
+            _ => "moveToFinished",
+        };
+        return WorkerEvent::Error {
+            message: Error::script(code, &s.job_id, command, "active").to_string(),
+            job_id: Some(s.job_id.clone()),
+        };
+    }
+    match s.kind {
+        SettleKind::Completed => WorkerEvent::Completed {
+            job_id: s.job_id.clone(),
+            finished_on: now,
+            attempts_made: s.attempts_made,
+        },
+        kind => WorkerEvent::Failed {
+            job_id: s.job_id.clone(),
+            reason: s.value.clone(),
+            stacktrace: s.stacktrace.clone(),
+            attempts_made: s.attempts_made,
+            finished_on: (kind == SettleKind::Failed).then_some(now),
+            job: s.unseen.clone(),
+        },
+    }
+}

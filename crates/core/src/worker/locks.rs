@@ -1,0 +1,77 @@
+//! Lock renewal from the Rust side, so a busy JS event loop never loses a job.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{RunState, Shared, WorkerEvent};
+use crate::error::Result;
+use crate::scripts;
+
+pub(super) async fn run(shared: Arc<Shared>) {
+    let half = Duration::from_millis((shared.opts.lock_renew_time / 2).max(1));
+    let mut state = shared.state.subscribe();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(half) => {}
+            changed = state.changed() => if changed.is_err() { return },
+        }
+        if *state.borrow() == RunState::Closing && idle(&shared) {
+            return;
+        }
+        let due = due_for_renewal(&shared, half);
+        if due.is_empty() {
+            continue;
+        }
+        match extend(&shared, &due).await {
+            Ok(lost) if lost.is_empty() => {}
+            Ok(lost) => report_lost(&shared, lost),
+            Err(err) => shared.emit_error(&err),
+        }
+    }
+}
+
+fn idle(shared: &Shared) -> bool {
+    shared
+        .active
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_empty()
+}
+
+/// The (id, token) of every held job not renewed for `age`; marks them renewed now.
+fn due_for_renewal(shared: &Shared, age: Duration) -> Vec<(String, String)> {
+    let now = Instant::now();
+    let mut active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
+    active
+        .iter_mut()
+        .filter(|(_, job)| now.duration_since(job.renewed_at) >= age)
+        .map(|(id, job)| {
+            job.renewed_at = now;
+            (id.clone(), job.info.token.clone())
+        })
+        .collect()
+}
+
+async fn extend(shared: &Shared, jobs: &[(String, String)]) -> Result<Vec<String>> {
+    let k = &shared.core.keys;
+    let mut inv = scripts::EXTEND_LOCKS.prepare_invoke();
+    inv.key(&k.stalled)
+        .arg(&k.base)
+        .arg(shared.opts.lock_duration);
+    for (id, token) in jobs {
+        inv.arg(id).arg(token);
+    }
+    shared.core.invoke(&inv).await
+}
+
+fn report_lost(shared: &Shared, lost: Vec<String>) {
+    let mut events: Vec<WorkerEvent> = lost
+        .iter()
+        .map(|id| WorkerEvent::Error {
+            message: format!("could not renew lock for job {id}"),
+            job_id: Some(id.clone()),
+        })
+        .collect();
+    events.push(WorkerEvent::LockRenewalFailed { job_ids: lost });
+    shared.emit(events);
+}

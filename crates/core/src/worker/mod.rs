@@ -1,0 +1,400 @@
+//! The consumer side: fetching jobs, handing them to a processor, settling the outcomes.
+
+mod fetcher;
+mod finisher;
+mod locks;
+mod options;
+mod outcome;
+mod stalled;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
+
+use crate::error::{Error, Result};
+use crate::job::Job;
+use crate::queue::{Queue, QueueCore};
+
+pub use options::{Limiter, WorkerOptions};
+pub use outcome::{Failure, Outcome};
+use outcome::{AttemptInfo, KeepDefaults};
+
+/// Something the worker tells its host, besides handing it jobs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkerEvent {
+    /// The worker is connected and about to fetch.
+    Ready,
+    /// A job completed and is stored as such.
+    Completed {
+        job_id: String,
+        finished_on: i64,
+        attempts_made: i64,
+    },
+    /// An attempt failed; `finished_on` is set when the job failed for good.
+    Failed {
+        job_id: String,
+        reason: String,
+        stacktrace: String,
+        attempts_made: i64,
+        finished_on: Option<i64>,
+        /// The job, when the host never saw it (failed before processing).
+        job: Option<Box<Job>>,
+    },
+    /// A fetch found the queue empty.
+    Drained,
+    /// Jobs this worker's stalled check moved back to wait.
+    Stalled { job_id: String },
+    /// Locks that could not be renewed (gone, or taken by another worker).
+    LockRenewalFailed { job_ids: Vec<String> },
+    /// Something went wrong; the worker carries on.
+    Error {
+        message: String,
+        job_id: Option<String>,
+    },
+    /// The worker stopped fetching and is waiting for its jobs.
+    Closing,
+    /// The worker has stopped.
+    Closed,
+}
+
+/// Where a worker sends the jobs it takes and the events it raises.
+pub trait Host: Send + Sync + 'static {
+    /// Receives jobs to start (report each outcome with `reporter`) and events to publish.
+    fn deliver(&self, jobs: Vec<Job>, events: Vec<WorkerEvent>, reporter: &Reporter);
+}
+
+/// Reports how jobs ended; cheap to clone and usable from any thread.
+#[derive(Clone, Debug)]
+pub struct Reporter {
+    tx: mpsc::UnboundedSender<Report>,
+}
+
+impl Reporter {
+    /// Reports the outcome of the current attempt of job `job_id`.
+    pub fn report(&self, job_id: String, outcome: Outcome) {
+        let _ = self.tx.send(Report { job_id, outcome });
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Report {
+    pub job_id: String,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RunState {
+    Idle,
+    Running,
+    Paused,
+    Closing,
+}
+
+/// A job the worker holds: its lock token, what settling needs, and its concurrency slot.
+struct ActiveJob {
+    info: AttemptInfo,
+    renewed_at: Instant,
+    /// Set when the job fails before the host sees it.
+    unseen: Option<Box<Job>>,
+    _slot: OwnedSemaphorePermit,
+}
+
+/// State shared by a worker's tasks.
+pub(crate) struct Shared {
+    core: Arc<QueueCore>,
+    opts: WorkerOptions,
+    host: Arc<dyn Host>,
+    reporter: Reporter,
+    slots: Arc<Semaphore>,
+    active: Mutex<HashMap<String, ActiveJob>>,
+    idle: Notify,
+    state: watch::Sender<RunState>,
+    drained: AtomicBool,
+    token_seq: AtomicU64,
+    uuid: String,
+}
+
+impl Shared {
+    fn emit(&self, events: Vec<WorkerEvent>) {
+        if !events.is_empty() {
+            self.host.deliver(Vec::new(), events, &self.reporter);
+        }
+    }
+
+    fn emit_error(&self, err: &Error) {
+        tracing::warn!(queue = %self.core.name, %err, "worker error");
+        self.emit(vec![WorkerEvent::Error {
+            message: err.to_string(),
+            job_id: None,
+        }]);
+    }
+
+    fn next_token(&self) -> String {
+        let n = self.token_seq.fetch_add(1, Ordering::Relaxed);
+        format!("{}:{n}", self.uuid)
+    }
+
+    fn run_state(&self) -> RunState {
+        *self.state.borrow()
+    }
+
+    fn keep_defaults(&self) -> KeepDefaults {
+        KeepDefaults {
+            on_complete: self.opts.remove_on_complete,
+            on_fail: self.opts.remove_on_fail,
+        }
+    }
+
+    /// Takes fetched jobs into the active set, each with a slot; starts them on the host.
+    /// Jobs that must fail before processing are reported failed at once.
+    fn accept(
+        &self,
+        jobs: Vec<Job>,
+        slots: &mut Vec<OwnedSemaphorePermit>,
+        token: &str,
+        mut events: Vec<WorkerEvent>,
+    ) {
+        if jobs.is_empty() {
+            if !self.drained.swap(true, Ordering::Relaxed) {
+                events.push(WorkerEvent::Drained);
+            }
+        } else {
+            self.drained.store(false, Ordering::Relaxed);
+        }
+        let mut start = Vec::with_capacity(jobs.len());
+        {
+            let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+            for job in jobs {
+                let Some(slot) = slots.pop() else {
+                    tracing::error!(job = %job.id, "fetched more jobs than free slots");
+                    break;
+                };
+                let info = AttemptInfo {
+                    token: token.to_string(),
+                    attempts_made: job.attempts_made,
+                    opts: job.options(),
+                    stacktrace: job.stack_entries(),
+                };
+                let failure = self.failure_before_start(&job);
+                active.insert(
+                    job.id.clone(),
+                    ActiveJob {
+                        info,
+                        renewed_at: Instant::now(),
+                        unseen: failure.is_some().then(|| Box::new(job.clone())),
+                        _slot: slot,
+                    },
+                );
+                match failure {
+                    Some(message) => self.reporter.report(
+                        job.id.clone(),
+                        Outcome::Failed(Failure {
+                            message,
+                            unrecoverable: true,
+                            ..Failure::default()
+                        }),
+                    ),
+                    None => start.push(job),
+                }
+            }
+        }
+        slots.clear();
+        if !start.is_empty() || !events.is_empty() {
+            self.host.deliver(start, events, &self.reporter);
+        }
+    }
+
+    /// BullMQ fails a job before processing when it stalled too often or started too often.
+    fn failure_before_start(&self, job: &Job) -> Option<String> {
+        if let Some(reason) = &job.deferred_failure {
+            return Some(reason.clone());
+        }
+        match self.opts.max_started_attempts {
+            Some(max) if job.attempts_started > max => {
+                Some("job started more than allowable limit".into())
+            }
+            _ => None,
+        }
+    }
+
+    fn notify_if_idle(&self, active: &HashMap<String, ActiveJob>) {
+        if active.is_empty() {
+            self.idle.notify_waiters();
+        }
+    }
+}
+
+/// A worker: takes jobs from a queue and hands them to a host that processes them.
+pub struct Worker {
+    shared: Arc<Shared>,
+    reports: Mutex<Option<mpsc::UnboundedReceiver<Report>>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    closed: Notify,
+    is_closed: AtomicBool,
+}
+
+impl Worker {
+    /// Creates a worker for queue `name`; nothing runs until `run`.
+    pub fn new(name: &str, opts: WorkerOptions, host: Arc<dyn Host>) -> Result<Worker> {
+        opts.validate()?;
+        let core = Arc::new(QueueCore::new(name, &opts.prefix, opts.connection.clone())?);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (state, _) = watch::channel(RunState::Idle);
+        let shared = Arc::new(Shared {
+            core,
+            slots: Arc::new(Semaphore::new(opts.concurrency)),
+            opts,
+            host,
+            reporter: Reporter { tx },
+            active: Mutex::new(HashMap::new()),
+            idle: Notify::new(),
+            state,
+            drained: AtomicBool::new(false),
+            token_seq: AtomicU64::new(0),
+            uuid: uuid::Uuid::new_v4().to_string(),
+        });
+        Ok(Worker {
+            shared,
+            reports: Mutex::new(Some(rx)),
+            tasks: Mutex::new(Vec::new()),
+            closed: Notify::new(),
+            is_closed: AtomicBool::new(false),
+        })
+    }
+
+    /// The worker's reporter, for outcomes of the jobs it delivered.
+    pub fn reporter(&self) -> Reporter {
+        self.shared.reporter.clone()
+    }
+
+    /// The worker's id (BullMQ's `worker.id`).
+    pub fn id(&self) -> &str {
+        &self.shared.uuid
+    }
+
+    /// A queue handle on the worker's queue, for job operations (progress, logs).
+    pub fn queue(&self) -> Result<Queue> {
+        Queue::new(
+            &self.shared.core.name,
+            crate::queue::QueueOptions {
+                connection: self.shared.opts.connection.clone(),
+                prefix: self.shared.opts.prefix.clone(),
+                skip_meta_update: true,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Connects, then starts fetching, renewing locks and checking for stalled jobs.
+    pub async fn run(&self) -> Result<()> {
+        let reports = self
+            .reports
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| Error::InvalidArgument("Worker is already running.".into()))?;
+        let shared = &self.shared;
+        shared.core.conn().await?;
+        shared.state.send_replace(RunState::Running);
+        shared.emit(vec![WorkerEvent::Ready]);
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.push(tokio::spawn(finisher::run(shared.clone(), reports)));
+        tasks.push(tokio::spawn(fetcher::run(shared.clone())));
+        if !shared.opts.skip_lock_renewal {
+            tasks.push(tokio::spawn(locks::run(shared.clone())));
+        }
+        if !shared.opts.skip_stalled_check {
+            tasks.push(tokio::spawn(stalled::run(shared.clone())));
+        }
+        Ok(())
+    }
+
+    /// Whether the worker is fetching or processing.
+    pub fn is_running(&self) -> bool {
+        matches!(self.shared.run_state(), RunState::Running | RunState::Paused)
+    }
+
+    /// Whether the worker was paused locally.
+    pub fn is_paused(&self) -> bool {
+        self.shared.run_state() == RunState::Paused
+    }
+
+    /// Stops fetching (jobs in hand go on); with `wait_active`, returns once they are done.
+    pub async fn pause(&self, wait_active: bool) {
+        self.shared.state.send_if_modified(|s| {
+            let change = *s == RunState::Running;
+            if change {
+                *s = RunState::Paused;
+            }
+            change
+        });
+        if wait_active {
+            self.wait_idle().await;
+        }
+    }
+
+    /// Fetches again after `pause`.
+    pub fn resume(&self) {
+        self.shared.state.send_if_modified(|s| {
+            let change = *s == RunState::Paused;
+            if change {
+                *s = RunState::Running;
+            }
+            change
+        });
+    }
+
+    async fn wait_idle(&self) {
+        loop {
+            let notified = self.shared.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.active_count() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// How many jobs the worker holds.
+    pub fn active_count(&self) -> usize {
+        self.shared
+            .active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    /// Stops the worker: no new jobs; waits for the active ones unless `force`.
+    pub async fn close(&self, force: bool) {
+        if self.is_closed.swap(true, Ordering::SeqCst) {
+            return self.closed_wait().await;
+        }
+        let was_running = self.shared.run_state() != RunState::Idle;
+        self.shared.state.send_replace(RunState::Closing);
+        self.shared.emit(vec![WorkerEvent::Closing]);
+        if was_running && !force {
+            self.wait_idle().await;
+        }
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        for task in tasks {
+            task.abort();
+        }
+        self.shared.emit(vec![WorkerEvent::Closed]);
+        self.closed.notify_waiters();
+    }
+
+    async fn closed_wait(&self) {
+        let notified = self.closed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.tasks.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+            return;
+        }
+        notified.await;
+    }
+}

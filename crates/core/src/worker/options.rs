@@ -1,0 +1,99 @@
+//! Worker options, with BullMQ's defaults and checks.
+
+use crate::connection::ConnectionOptions;
+use crate::error::{Error, Result};
+use crate::options::KeepJobs;
+
+/// A per-worker rate limit: at most `max` jobs per `duration` ms.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limiter {
+    pub max: i64,
+    pub duration: i64,
+}
+
+/// Options of a worker (BullMQ's `WorkerOptions`).
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    pub connection: ConnectionOptions,
+    pub prefix: String,
+    /// Jobs processed at once.
+    pub concurrency: usize,
+    /// Lock time-to-live in ms.
+    pub lock_duration: u64,
+    /// Locks are renewed when older than half of this, in ms.
+    pub lock_renew_time: u64,
+    /// How often stalled jobs are looked for, in ms.
+    pub stalled_interval: u64,
+    /// Stalls a job may suffer before it is failed.
+    pub max_stalled_count: i64,
+    /// Seconds to block waiting for a job when the queue is empty.
+    pub drain_delay: f64,
+    /// Written as `pb` on every job this worker takes.
+    pub name: Option<String>,
+    pub limiter: Option<Limiter>,
+    pub remove_on_complete: Option<KeepJobs>,
+    pub remove_on_fail: Option<KeepJobs>,
+    pub skip_stalled_check: bool,
+    pub skip_lock_renewal: bool,
+    /// Fail a job at once when it has been started more than this many times.
+    pub max_started_attempts: Option<i64>,
+    /// Longest sleep, in ms, while rate limited.
+    pub maximum_rate_limit_delay: u64,
+    /// Longest wait, in ms, before retrying after a connection error.
+    pub run_retry_delay: u64,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            connection: ConnectionOptions::default(),
+            prefix: "bull".into(),
+            concurrency: 1,
+            lock_duration: 30_000,
+            lock_renew_time: 15_000,
+            stalled_interval: 30_000,
+            max_stalled_count: 1,
+            drain_delay: 5.0,
+            name: None,
+            limiter: None,
+            remove_on_complete: None,
+            remove_on_fail: None,
+            skip_stalled_check: false,
+            skip_lock_renewal: false,
+            max_started_attempts: None,
+            maximum_rate_limit_delay: 30_000,
+            run_retry_delay: 15_000,
+        }
+    }
+}
+
+impl WorkerOptions {
+    /// Rejects values BullMQ rejects, with its messages.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |m: &str| Err(Error::InvalidArgument(m.into()));
+        if self.concurrency == 0 {
+            return invalid("concurrency must be a finite number greater than 0");
+        }
+        if self.max_stalled_count < 0 {
+            return invalid("maxStalledCount must be greater or equal than 0");
+        }
+        if self.max_started_attempts.is_some_and(|n| n < 0) {
+            return invalid("maxStartedAttempts must be greater or equal than 0");
+        }
+        if self.stalled_interval == 0 {
+            return invalid("stalledInterval must be greater than 0");
+        }
+        if self.drain_delay <= 0.0 || !self.drain_delay.is_finite() {
+            return invalid("drainDelay must be greater than 0");
+        }
+        if self.lock_duration == 0 {
+            return invalid("lockDuration must be greater than 0");
+        }
+        if let Some(l) = self.limiter {
+            if l.max <= 0 || l.duration <= 0 {
+                return invalid("limiter max and duration must be greater than 0");
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,224 @@
+//! What a processor reports for a job, and how the engine settles it (retry or finish).
+
+use crate::options::{JobOptions, KeepJobs};
+
+/// How one processing attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The processor returned; `returnvalue` is its result as JSON text.
+    Completed { returnvalue: String },
+    /// The processor threw.
+    Failed(Failure),
+}
+
+/// A failed attempt, as the processor reported it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Failure {
+    pub message: String,
+    pub stack: Option<String>,
+    /// Never retry (BullMQ's `UnrecoverableError`).
+    pub unrecoverable: bool,
+    /// The delay a custom backoff strategy chose, if the job uses one (-1: do not retry).
+    pub backoff_delay: Option<i64>,
+}
+
+/// Where a settled attempt sends the job.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum SettleKind {
+    Completed,
+    Failed,
+    Retry,
+    Delay(i64),
+}
+
+impl SettleKind {
+    pub fn script_name(self) -> &'static str {
+        match self {
+            SettleKind::Completed => "completed",
+            SettleKind::Failed => "failed",
+            SettleKind::Retry => "retry",
+            SettleKind::Delay(_) => "delay",
+        }
+    }
+}
+
+/// One attempt ready for the finishing script.
+#[derive(Debug, Clone)]
+pub(crate) struct Settlement {
+    pub job_id: String,
+    pub token: String,
+    pub kind: SettleKind,
+    /// The result JSON for a completion, the failure message otherwise.
+    pub value: String,
+    /// The stack list to store, as JSON (failures only).
+    pub stacktrace: String,
+    pub keep: KeepJobs,
+    pub attempts: i64,
+    pub lifo: bool,
+    /// `atm` once the script has run.
+    pub attempts_made: i64,
+    /// The job, when it failed before the host saw it.
+    pub unseen: Option<Box<crate::job::Job>>,
+}
+
+/// The facts about an active job that settling needs.
+#[derive(Debug, Clone)]
+pub(crate) struct AttemptInfo {
+    pub token: String,
+    pub attempts_made: i64,
+    pub opts: JobOptions,
+    pub stacktrace: Vec<String>,
+}
+
+/// Worker-level defaults for keeping finished jobs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeepDefaults {
+    pub on_complete: Option<KeepJobs>,
+    pub on_fail: Option<KeepJobs>,
+}
+
+/// Decides, as BullMQ does, whether an attempt completes, retries now, retries later or fails.
+pub(crate) fn settle(
+    job_id: &str,
+    info: &AttemptInfo,
+    outcome: Outcome,
+    keep: KeepDefaults,
+) -> Settlement {
+    let base = Settlement {
+        job_id: job_id.to_string(),
+        token: info.token.clone(),
+        kind: SettleKind::Completed,
+        value: String::new(),
+        stacktrace: String::new(),
+        keep: KeepJobs::ALL,
+        attempts: info.opts.attempts,
+        lifo: info.opts.lifo,
+        attempts_made: info.attempts_made + 1,
+        unseen: None,
+    };
+    let failure = match outcome {
+        Outcome::Completed { returnvalue } => {
+            return Settlement {
+                value: returnvalue,
+                keep: keep_for(info.opts.remove_on_complete, keep.on_complete),
+                ..base
+            }
+        }
+        Outcome::Failed(f) => f,
+    };
+    let kind = retry_kind(info, &failure);
+    let keep = match kind {
+        SettleKind::Failed => keep_for(info.opts.remove_on_fail, keep.on_fail),
+        _ => KeepJobs::ALL,
+    };
+    Settlement {
+        kind,
+        stacktrace: stack_json(&info.stacktrace, failure.stack, info.opts.stack_trace_limit),
+        value: failure.message,
+        keep,
+        ..base
+    }
+}
+
+fn keep_for(job: Option<KeepJobs>, worker: Option<KeepJobs>) -> KeepJobs {
+    job.or(worker).unwrap_or(KeepJobs::ALL)
+}
+
+fn retry_kind(info: &AttemptInfo, failure: &Failure) -> SettleKind {
+    if failure.unrecoverable || info.attempts_made + 1 >= info.opts.attempts {
+        return SettleKind::Failed;
+    }
+    let delay = match &info.opts.backoff {
+        None => 0,
+        Some(b) => match b.delay_for(info.attempts_made + 1).or(failure.backoff_delay) {
+            Some(d) => d,
+            None => return SettleKind::Failed,
+        },
+    };
+    match delay {
+        d if d < 0 => SettleKind::Failed,
+        0 => SettleKind::Retry,
+        d => SettleKind::Delay(d),
+    }
+}
+
+fn stack_json(previous: &[String], stack: Option<String>, limit: Option<usize>) -> String {
+    let mut entries: Vec<String> = previous.to_vec();
+    entries.extend(stack);
+    let entries = match limit {
+        Some(n) => entries.split_off(entries.len().saturating_sub(n)),
+        None => entries,
+    };
+    serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::Backoff;
+
+    fn info(attempts: i64, made: i64, backoff: Option<Backoff>) -> AttemptInfo {
+        AttemptInfo {
+            token: "t".into(),
+            attempts_made: made,
+            opts: JobOptions {
+                attempts,
+                backoff,
+                ..JobOptions::default()
+            },
+            stacktrace: vec!["old".into()],
+        }
+    }
+
+    fn fail(msg: &str) -> Outcome {
+        Outcome::Failed(Failure {
+            message: msg.into(),
+            stack: Some(format!("Error: {msg}")),
+            ..Failure::default()
+        })
+    }
+
+    const KEEP: KeepDefaults = KeepDefaults {
+        on_complete: None,
+        on_fail: None,
+    };
+
+    #[test]
+    fn retries_until_attempts_are_used() {
+        let s = settle("1", &info(3, 0, None), fail("x"), KEEP);
+        assert_eq!(s.kind, SettleKind::Retry);
+        assert_eq!(s.stacktrace, r#"["old","Error: x"]"#);
+        let s = settle("1", &info(3, 2, None), fail("x"), KEEP);
+        assert_eq!(s.kind, SettleKind::Failed);
+        assert_eq!(s.attempts_made, 3);
+    }
+
+    #[test]
+    fn backoff_delays_the_retry() {
+        let b = Backoff::Exponential {
+            delay: 100,
+            jitter: 0.0,
+        };
+        let s = settle("1", &info(5, 2, Some(b)), fail("x"), KEEP);
+        assert_eq!(s.kind, SettleKind::Delay(400));
+    }
+
+    #[test]
+    fn unrecoverable_fails_at_once() {
+        let out = Outcome::Failed(Failure {
+            message: "no".into(),
+            unrecoverable: true,
+            ..Failure::default()
+        });
+        assert_eq!(settle("1", &info(5, 0, None), out, KEEP).kind, SettleKind::Failed);
+    }
+
+    #[test]
+    fn stack_trace_limit_keeps_newest() {
+        let mut i = info(1, 0, None);
+        i.opts.stack_trace_limit = Some(1);
+        assert_eq!(settle("1", &i, fail("x"), KEEP).stacktrace, r#"["Error: x"]"#);
+        i.opts.stack_trace_limit = Some(0);
+        assert_eq!(settle("1", &i, fail("x"), KEEP).stacktrace, "[]");
+    }
+}

@@ -1,0 +1,137 @@
+//! JS object shapes and their conversions to and from engine types.
+
+use bullrush_core::{ConnectionOptions, Error, Job, KeepJobs, TlsOptions};
+use napi_derive::napi;
+
+/// Errors cross as JS errors whose message starts with `<code>|`; the JS layer splits
+/// the code off into `err.code`.
+pub(crate) fn js_error(err: Error) -> napi::Error {
+    let code = match &err {
+        Error::Script { code, .. } => code.number().to_string(),
+        other => other.code_name().to_string(),
+    };
+    napi::Error::from_reason(format!("{code}|{err}"))
+}
+
+
+/// Connection settings, already normalised by the JS layer.
+#[napi(object)]
+#[derive(Default)]
+pub struct JsConnection {
+    pub host: Option<String>,
+    pub port: Option<u32>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub db: Option<i64>,
+    pub tls: Option<bool>,
+    pub reject_unauthorized: Option<bool>,
+    pub url: Option<String>,
+}
+
+impl JsConnection {
+    pub(crate) fn to_core(&self) -> bullrush_core::Result<ConnectionOptions> {
+        let mut opts = match &self.url {
+            Some(url) => ConnectionOptions::from_url(url)?,
+            None => ConnectionOptions::default(),
+        };
+        if let Some(host) = &self.host {
+            opts.host = host.clone();
+        }
+        if let Some(port) = self.port {
+            opts.port = u16::try_from(port)
+                .map_err(|_| Error::InvalidArgument(format!("Invalid port {port}")))?;
+        }
+        if self.username.is_some() {
+            opts.username = self.username.clone();
+        }
+        if self.password.is_some() {
+            opts.password = self.password.clone();
+        }
+        if let Some(db) = self.db {
+            opts.db = db;
+        }
+        if self.tls == Some(true) || (opts.tls.is_some() && self.tls != Some(false)) {
+            opts.tls = Some(TlsOptions {
+                reject_unauthorized: self.reject_unauthorized.unwrap_or(true),
+            });
+        } else {
+            opts.tls = None;
+        }
+        Ok(opts)
+    }
+}
+
+pub(crate) fn connection(c: &Option<JsConnection>) -> napi::Result<ConnectionOptions> {
+    c.as_ref()
+        .map_or_else(|| Ok(ConnectionOptions::default()), JsConnection::to_core)
+        .map_err(js_error)
+}
+
+/// A job as the JS layer receives it; JSON fields stay text.
+#[napi(object)]
+pub struct JsJob {
+    pub id: String,
+    pub name: String,
+    pub data: String,
+    pub opts: String,
+    pub timestamp: f64,
+    pub delay: f64,
+    pub priority: f64,
+    pub progress: Option<String>,
+    pub returnvalue: Option<String>,
+    pub failed_reason: Option<String>,
+    pub stacktrace: Option<String>,
+    pub attempts_made: f64,
+    pub attempts_started: f64,
+    pub stalled_counter: f64,
+    pub processed_on: Option<f64>,
+    pub finished_on: Option<f64>,
+    pub processed_by: Option<String>,
+    pub parent_key: Option<String>,
+    pub parent: Option<String>,
+    pub deduplication_id: Option<String>,
+    pub repeat_job_key: Option<String>,
+    pub deferred_failure: Option<String>,
+}
+
+impl From<Job> for JsJob {
+    fn from(job: Job) -> JsJob {
+        let opts = job.public_opts();
+        JsJob {
+            id: job.id,
+            name: job.name,
+            data: job.data,
+            opts,
+            timestamp: job.timestamp as f64,
+            delay: job.delay as f64,
+            priority: job.priority as f64,
+            progress: job.progress,
+            returnvalue: job.returnvalue,
+            failed_reason: job.failed_reason,
+            stacktrace: job.stacktrace,
+            attempts_made: job.attempts_made as f64,
+            attempts_started: job.attempts_started as f64,
+            stalled_counter: job.stalled_counter as f64,
+            processed_on: job.processed_on.map(|v| v as f64),
+            finished_on: job.finished_on.map(|v| v as f64),
+            processed_by: job.processed_by,
+            parent_key: job.parent_key,
+            parent: job.parent,
+            deduplication_id: job.deduplication_id,
+            repeat_job_key: job.repeat_job_key,
+            deferred_failure: job.deferred_failure,
+        }
+    }
+}
+
+/// Reads a `removeOnComplete`/`removeOnFail` value passed as JSON text.
+pub(crate) fn keep_jobs(json: &Option<String>) -> napi::Result<Option<KeepJobs>> {
+    let Some(text) = json else { return Ok(None) };
+    let value = parse_json(text)?;
+    Ok(KeepJobs::from_json(&value))
+}
+
+/// Parses JSON text the JS layer produced.
+pub(crate) fn parse_json(text: &str) -> napi::Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| js_error(Error::InvalidArgument(e.to_string())))
+}

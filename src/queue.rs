@@ -1,0 +1,206 @@
+//! `NativeQueue`: the engine's Queue for the JS layer.
+
+use bullrush_core::{Finished, JobState, Queue, QueueOptions};
+use napi_derive::napi;
+
+use crate::convert::{connection, js_error, parse_json, JsConnection, JsJob};
+
+/// Queue options, normalised by the JS layer.
+#[napi(object)]
+pub struct JsQueueOptions {
+    pub connection: Option<JsConnection>,
+    pub prefix: Option<String>,
+    /// `defaultJobOptions` as JSON text.
+    pub default_job_options: Option<String>,
+    pub max_len_events: Option<i64>,
+    pub custom_backoff: Option<bool>,
+    pub skip_meta_update: Option<bool>,
+}
+
+/// One job of an `addBulk` call; data and options as JSON text.
+#[napi(object)]
+pub struct JsNewJob {
+    pub name: String,
+    pub data: String,
+    pub opts: String,
+}
+
+/// Whether a job has finished: code -1 missing, 0 pending, 1 completed, 2 failed.
+#[napi(object)]
+pub struct JsFinished {
+    pub code: i32,
+    pub value: Option<String>,
+}
+
+/// A job's log lines and how many it has.
+#[napi(object)]
+pub struct JsLogs {
+    pub logs: Vec<String>,
+    pub count: i64,
+}
+
+#[napi]
+pub struct NativeQueue {
+    inner: Queue,
+}
+
+impl NativeQueue {
+    pub(crate) fn wrap(inner: Queue) -> NativeQueue {
+        NativeQueue { inner }
+    }
+}
+
+#[napi]
+impl NativeQueue {
+    #[napi(constructor)]
+    pub fn new(name: String, opts: JsQueueOptions) -> napi::Result<Self> {
+        crate::init_tracing();
+        let defaults = match &opts.default_job_options {
+            Some(text) => parse_json(text)?,
+            None => serde_json::Value::Object(Default::default()),
+        };
+        let base = QueueOptions::default();
+        let core_opts = QueueOptions {
+            connection: connection(&opts.connection)?,
+            prefix: opts.prefix.clone().unwrap_or(base.prefix),
+            default_job_options: defaults,
+            max_len_events: opts.max_len_events.unwrap_or(base.max_len_events),
+            custom_backoff: opts.custom_backoff.unwrap_or(false),
+            skip_meta_update: opts.skip_meta_update.unwrap_or(false),
+        };
+        let inner = Queue::new(&name, core_opts).map_err(js_error)?;
+        Ok(NativeQueue { inner })
+    }
+
+    #[napi]
+    pub async fn wait_until_ready(&self) -> napi::Result<()> {
+        self.inner.wait_until_ready().await.map_err(js_error)
+    }
+
+    /// Validates a job without storing it (throws what `add` would).
+    #[napi]
+    pub fn validate(&self, name: String, data: String, opts: String) -> napi::Result<()> {
+        let opts = parse_json(&opts)?;
+        self.inner
+            .prepare(&name, &data, &opts)
+            .map(|_| ())
+            .map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn add(&self, name: String, data: String, opts: String) -> napi::Result<JsJob> {
+        let opts = parse_json(&opts)?;
+        let job = self.inner.add(&name, &data, &opts).await.map_err(js_error)?;
+        Ok(job.into())
+    }
+
+    #[napi]
+    pub async fn add_bulk(&self, jobs: Vec<JsNewJob>) -> napi::Result<Vec<JsJob>> {
+        let parsed = jobs
+            .into_iter()
+            .map(|j| Ok((j.name, j.data, parse_json(&j.opts)?)))
+            .collect::<napi::Result<Vec<_>>>()?;
+        let added = self.inner.add_bulk(&parsed).await.map_err(js_error)?;
+        Ok(added.into_iter().map(JsJob::from).collect())
+    }
+
+    #[napi]
+    pub async fn get_job(&self, id: String) -> napi::Result<Option<JsJob>> {
+        let job = self.inner.get_job(&id).await.map_err(js_error)?;
+        Ok(job.map(JsJob::from))
+    }
+
+    /// Counts per type, in the order given.
+    #[napi]
+    pub async fn get_job_counts(&self, types: Vec<String>) -> napi::Result<Vec<i64>> {
+        let counts = self.inner.get_job_counts(&types).await.map_err(js_error)?;
+        Ok(counts.into_iter().map(|(_, n)| n).collect())
+    }
+
+    #[napi]
+    pub async fn get_job_state(&self, id: String) -> napi::Result<String> {
+        self.inner.get_job_state(&id).await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn job_finished(&self, id: String) -> napi::Result<JsFinished> {
+        let finished = self.inner.job_finished(&id).await.map_err(js_error)?;
+        Ok(match finished {
+            Finished::Missing => JsFinished { code: -1, value: None },
+            Finished::Pending => JsFinished { code: 0, value: None },
+            Finished::Completed(v) => JsFinished { code: 1, value: Some(v) },
+            Finished::Failed(v) => JsFinished { code: 2, value: Some(v) },
+        })
+    }
+
+    #[napi]
+    pub async fn pause(&self) -> napi::Result<()> {
+        self.inner.pause().await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn resume(&self) -> napi::Result<()> {
+        self.inner.resume().await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn is_paused(&self) -> napi::Result<bool> {
+        self.inner.is_paused().await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn drain(&self, delayed: bool) -> napi::Result<i64> {
+        self.inner.drain(delayed).await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn obliterate(&self, force: bool, count: i64) -> napi::Result<()> {
+        self.inner.obliterate(force, count).await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn remove(&self, id: String) -> napi::Result<bool> {
+        self.inner.remove(&id).await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn update_progress(&self, id: String, progress: String) -> napi::Result<()> {
+        self.inner.update_progress(&id, &progress).await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn add_log(&self, id: String, row: String, keep_logs: Option<i64>) -> napi::Result<i64> {
+        self.inner.add_log(&id, &row, keep_logs).await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn get_job_logs(&self, id: String, start: i64, end: i64) -> napi::Result<JsLogs> {
+        let (logs, count) = self
+            .inner
+            .get_job_logs(&id, start, end)
+            .await
+            .map_err(js_error)?;
+        Ok(JsLogs { logs, count })
+    }
+
+    #[napi]
+    pub async fn reprocess(
+        &self,
+        id: String,
+        state: String,
+        reset_made: bool,
+        reset_started: bool,
+    ) -> napi::Result<()> {
+        let state = JobState::parse(&state).unwrap_or(JobState::Failed);
+        self.inner
+            .reprocess(&id, state, reset_made, reset_started)
+            .await
+            .map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn close(&self) -> napi::Result<()> {
+        self.inner.close().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,278 @@
+//! `NativeWorker`: the engine's Worker, delivering jobs and events to one JS callback.
+
+use std::sync::Arc;
+
+use bullrush_core::{
+    Failure, Host, Limiter, Outcome, Reporter, Worker, WorkerEvent, WorkerOptions,
+};
+use napi::bindgen_prelude::Function;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::Status;
+use napi_derive::napi;
+
+use crate::convert::{connection, js_error, keep_jobs, JsConnection, JsJob};
+use crate::queue::NativeQueue;
+
+/// Worker options, normalised by the JS layer (times in ms, `drainDelay` in s).
+#[napi(object)]
+pub struct JsWorkerOptions {
+    pub connection: Option<JsConnection>,
+    pub prefix: Option<String>,
+    pub concurrency: Option<u32>,
+    pub lock_duration: Option<f64>,
+    pub lock_renew_time: Option<f64>,
+    pub stalled_interval: Option<f64>,
+    pub max_stalled_count: Option<f64>,
+    pub drain_delay: Option<f64>,
+    pub name: Option<String>,
+    pub limiter_max: Option<f64>,
+    pub limiter_duration: Option<f64>,
+    /// `removeOnComplete` as JSON text.
+    pub remove_on_complete: Option<String>,
+    /// `removeOnFail` as JSON text.
+    pub remove_on_fail: Option<String>,
+    pub skip_stalled_check: Option<bool>,
+    pub skip_lock_renewal: Option<bool>,
+    pub max_started_attempts: Option<f64>,
+    pub maximum_rate_limit_delay: Option<f64>,
+    pub run_retry_delay: Option<f64>,
+}
+
+/// An event for the JS worker; `kind` names it.
+#[napi(object)]
+pub struct JsWorkerEvent {
+    pub kind: String,
+    pub job_id: Option<String>,
+    pub message: Option<String>,
+    pub stacktrace: Option<String>,
+    pub attempts_made: Option<f64>,
+    pub finished_on: Option<f64>,
+    pub job: Option<JsJob>,
+    pub job_ids: Option<Vec<String>>,
+}
+
+/// Jobs to start and events to emit, in one crossing.
+#[napi(object)]
+pub struct JsDelivery {
+    pub jobs: Vec<JsJob>,
+    pub events: Vec<JsWorkerEvent>,
+}
+
+/// How a job's attempt ended, as the JS layer classified it.
+#[napi(object)]
+pub struct JsOutcome {
+    pub id: String,
+    /// `completed` or `failed`.
+    pub kind: String,
+    /// The result as JSON text (completed).
+    pub value: Option<String>,
+    pub message: Option<String>,
+    pub stack: Option<String>,
+    pub unrecoverable: Option<bool>,
+    pub backoff_delay: Option<f64>,
+}
+
+type Callback = ThreadsafeFunction<JsDelivery, (), JsDelivery, Status, false, true>;
+
+struct JsHost {
+    callback: Callback,
+}
+
+impl Host for JsHost {
+    fn deliver(&self, jobs: Vec<bullrush_core::Job>, events: Vec<WorkerEvent>, _: &Reporter) {
+        let delivery = JsDelivery {
+            jobs: jobs.into_iter().map(JsJob::from).collect(),
+            events: events.into_iter().map(js_event).collect(),
+        };
+        self.callback
+            .call(delivery, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+}
+
+fn event(kind: &str) -> JsWorkerEvent {
+    JsWorkerEvent {
+        kind: kind.to_string(),
+        job_id: None,
+        message: None,
+        stacktrace: None,
+        attempts_made: None,
+        finished_on: None,
+        job: None,
+        job_ids: None,
+    }
+}
+
+fn js_event(e: WorkerEvent) -> JsWorkerEvent {
+    match e {
+        WorkerEvent::Ready => event("ready"),
+        WorkerEvent::Drained => event("drained"),
+        WorkerEvent::Closing => event("closing"),
+        WorkerEvent::Closed => event("closed"),
+        WorkerEvent::Completed {
+            job_id,
+            finished_on,
+            attempts_made,
+        } => JsWorkerEvent {
+            job_id: Some(job_id),
+            finished_on: Some(finished_on as f64),
+            attempts_made: Some(attempts_made as f64),
+            ..event("completed")
+        },
+        WorkerEvent::Failed {
+            job_id,
+            reason,
+            stacktrace,
+            attempts_made,
+            finished_on,
+            job,
+        } => JsWorkerEvent {
+            job_id: Some(job_id),
+            message: Some(reason),
+            stacktrace: Some(stacktrace),
+            attempts_made: Some(attempts_made as f64),
+            finished_on: finished_on.map(|f| f as f64),
+            job: job.map(|j| JsJob::from(*j)),
+            ..event("failed")
+        },
+        WorkerEvent::Stalled { job_id } => JsWorkerEvent {
+            job_id: Some(job_id),
+            ..event("stalled")
+        },
+        WorkerEvent::LockRenewalFailed { job_ids } => JsWorkerEvent {
+            job_ids: Some(job_ids),
+            ..event("lockRenewalFailed")
+        },
+        WorkerEvent::Error { message, job_id } => JsWorkerEvent {
+            job_id,
+            message: Some(message),
+            ..event("error")
+        },
+    }
+}
+
+fn core_options(o: &JsWorkerOptions) -> napi::Result<WorkerOptions> {
+    let d = WorkerOptions::default();
+    let ms = |v: Option<f64>, default: u64| v.map_or(default, |v| v.max(0.0) as u64);
+    let lock_duration = ms(o.lock_duration, d.lock_duration);
+    let limiter = match (o.limiter_max, o.limiter_duration) {
+        (Some(max), Some(duration)) => Some(Limiter {
+            max: max as i64,
+            duration: duration as i64,
+        }),
+        _ => None,
+    };
+    Ok(WorkerOptions {
+        connection: connection(&o.connection)?,
+        prefix: o.prefix.clone().unwrap_or(d.prefix),
+        concurrency: o.concurrency.map_or(d.concurrency, |c| c as usize),
+        lock_duration,
+        lock_renew_time: ms(o.lock_renew_time, lock_duration / 2),
+        stalled_interval: ms(o.stalled_interval, d.stalled_interval),
+        max_stalled_count: o.max_stalled_count.map_or(d.max_stalled_count, |v| v as i64),
+        drain_delay: o.drain_delay.unwrap_or(d.drain_delay),
+        name: o.name.clone(),
+        limiter,
+        remove_on_complete: keep_jobs(&o.remove_on_complete)?,
+        remove_on_fail: keep_jobs(&o.remove_on_fail)?,
+        skip_stalled_check: o.skip_stalled_check.unwrap_or(false),
+        skip_lock_renewal: o.skip_lock_renewal.unwrap_or(false),
+        max_started_attempts: o.max_started_attempts.map(|v| v as i64),
+        maximum_rate_limit_delay: ms(o.maximum_rate_limit_delay, d.maximum_rate_limit_delay),
+        run_retry_delay: ms(o.run_retry_delay, d.run_retry_delay),
+    })
+}
+
+#[napi]
+pub struct NativeWorker {
+    inner: Arc<Worker>,
+    reporter: Reporter,
+}
+
+#[napi]
+impl NativeWorker {
+    #[napi(constructor)]
+    pub fn new(
+        name: String,
+        opts: JsWorkerOptions,
+        callback: Function<JsDelivery, ()>,
+    ) -> napi::Result<Self> {
+        crate::init_tracing();
+        let core_opts = core_options(&opts)?;
+        let callback = callback
+            .build_threadsafe_function()
+            .callee_handled::<false>()
+            .weak::<true>()
+            .build()
+            ?;
+        let host = Arc::new(JsHost { callback });
+        let inner = Worker::new(&name, core_opts, host).map_err(js_error)?;
+        let reporter = inner.reporter();
+        Ok(NativeWorker {
+            inner: Arc::new(inner),
+            reporter,
+        })
+    }
+
+    #[napi(getter)]
+    pub fn id(&self) -> String {
+        self.inner.id().to_string()
+    }
+
+    /// A queue handle on the worker's queue, for job methods.
+    #[napi]
+    pub fn queue(&self) -> napi::Result<NativeQueue> {
+        self.inner.queue().map(NativeQueue::wrap).map_err(js_error)
+    }
+
+    /// Connects and starts fetching; resolves once running.
+    #[napi]
+    pub async fn run(&self) -> napi::Result<()> {
+        self.inner.run().await.map_err(js_error)
+    }
+
+    /// Reports how attempts ended; cheap, no Redis round trip here.
+    #[napi]
+    pub fn report(&self, outcomes: Vec<JsOutcome>) {
+        for o in outcomes {
+            let outcome = match o.kind.as_str() {
+                "completed" => Outcome::Completed {
+                    returnvalue: o.value.unwrap_or_else(|| "null".into()),
+                },
+                _ => Outcome::Failed(Failure {
+                    message: o.message.unwrap_or_default(),
+                    stack: o.stack,
+                    unrecoverable: o.unrecoverable.unwrap_or(false),
+                    backoff_delay: o.backoff_delay.map(|d| d as i64),
+                }),
+            };
+            self.reporter.report(o.id, outcome);
+        }
+    }
+
+    #[napi]
+    pub async fn close(&self, force: bool) -> napi::Result<()> {
+        self.inner.close(force).await;
+        Ok(())
+    }
+
+    #[napi]
+    pub async fn pause(&self, wait_active: bool) -> napi::Result<()> {
+        self.inner.pause(wait_active).await;
+        Ok(())
+    }
+
+    #[napi]
+    pub fn resume(&self) {
+        self.inner.resume();
+    }
+
+    #[napi]
+    pub fn is_running(&self) -> bool {
+        self.inner.is_running()
+    }
+
+    #[napi]
+    pub fn is_paused(&self) -> bool {
+        self.inner.is_paused()
+    }
+}
