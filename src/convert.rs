@@ -13,7 +13,6 @@ pub(crate) fn js_error(err: Error) -> napi::Error {
     napi::Error::from_reason(format!("{code}|{err}"))
 }
 
-
 /// Connection settings, already normalised by the JS layer.
 #[napi(object)]
 #[derive(Default)]

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use bullrush_core::{Error, EventsHost, QueueEvents, QueueEventsOptions, StreamEvent};
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::bindgen_prelude::Function;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
 
@@ -51,7 +51,8 @@ impl EventsHost for JsEventsHost {
             events,
             error: None,
         };
-        self.callback.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
+        self.callback
+            .call(batch, ThreadsafeFunctionCallMode::NonBlocking);
     }
 
     fn error(&self, err: Error) {
@@ -59,7 +60,8 @@ impl EventsHost for JsEventsHost {
             events: Vec::new(),
             error: Some(err.to_string()),
         };
-        self.callback.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
+        self.callback
+            .call(batch, ThreadsafeFunctionCallMode::NonBlocking);
     }
 }
 
@@ -92,8 +94,7 @@ impl NativeQueueEvents {
             .build_threadsafe_function()
             .callee_handled::<false>()
             .weak::<true>()
-            .build()
-            ?;
+            .build()?;
         Ok(NativeQueueEvents {
             inner,
             host: Arc::new(JsEventsHost { callback }),

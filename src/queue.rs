@@ -90,7 +90,11 @@ impl NativeQueue {
     #[napi]
     pub async fn add(&self, name: String, data: String, opts: String) -> napi::Result<JsJob> {
         let opts = parse_json(&opts)?;
-        let job = self.inner.add(&name, &data, &opts).await.map_err(js_error)?;
+        let job = self
+            .inner
+            .add(&name, &data, &opts)
+            .await
+            .map_err(js_error)?;
         Ok(job.into())
     }
 
@@ -126,10 +130,22 @@ impl NativeQueue {
     pub async fn job_finished(&self, id: String) -> napi::Result<JsFinished> {
         let finished = self.inner.job_finished(&id).await.map_err(js_error)?;
         Ok(match finished {
-            Finished::Missing => JsFinished { code: -1, value: None },
-            Finished::Pending => JsFinished { code: 0, value: None },
-            Finished::Completed(v) => JsFinished { code: 1, value: Some(v) },
-            Finished::Failed(v) => JsFinished { code: 2, value: Some(v) },
+            Finished::Missing => JsFinished {
+                code: -1,
+                value: None,
+            },
+            Finished::Pending => JsFinished {
+                code: 0,
+                value: None,
+            },
+            Finished::Completed(v) => JsFinished {
+                code: 1,
+                value: Some(v),
+            },
+            Finished::Failed(v) => JsFinished {
+                code: 2,
+                value: Some(v),
+            },
         })
     }
 
@@ -165,12 +181,23 @@ impl NativeQueue {
 
     #[napi]
     pub async fn update_progress(&self, id: String, progress: String) -> napi::Result<()> {
-        self.inner.update_progress(&id, &progress).await.map_err(js_error)
+        self.inner
+            .update_progress(&id, &progress)
+            .await
+            .map_err(js_error)
     }
 
     #[napi]
-    pub async fn add_log(&self, id: String, row: String, keep_logs: Option<i64>) -> napi::Result<i64> {
-        self.inner.add_log(&id, &row, keep_logs).await.map_err(js_error)
+    pub async fn add_log(
+        &self,
+        id: String,
+        row: String,
+        keep_logs: Option<i64>,
+    ) -> napi::Result<i64> {
+        self.inner
+            .add_log(&id, &row, keep_logs)
+            .await
+            .map_err(js_error)
     }
 
     #[napi]

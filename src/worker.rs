@@ -168,7 +168,9 @@ fn core_options(o: &JsWorkerOptions) -> napi::Result<WorkerOptions> {
         lock_duration,
         lock_renew_time: ms(o.lock_renew_time, lock_duration / 2),
         stalled_interval: ms(o.stalled_interval, d.stalled_interval),
-        max_stalled_count: o.max_stalled_count.map_or(d.max_stalled_count, |v| v as i64),
+        max_stalled_count: o
+            .max_stalled_count
+            .map_or(d.max_stalled_count, |v| v as i64),
         drain_delay: o.drain_delay.unwrap_or(d.drain_delay),
         name: o.name.clone(),
         limiter,
@@ -202,8 +204,7 @@ impl NativeWorker {
             .build_threadsafe_function()
             .callee_handled::<false>()
             .weak::<true>()
-            .build()
-            ?;
+            .build()?;
         let host = Arc::new(JsHost { callback });
         let inner = Worker::new(&name, core_opts, host).map_err(js_error)?;
         let reporter = inner.reporter();

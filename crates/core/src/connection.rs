@@ -44,7 +44,12 @@ impl ConnectionOptions {
     pub fn from_url(url: &str) -> Result<ConnectionOptions> {
         let invalid = || Error::InvalidArgument(format!("Invalid Redis URL: {url}"));
         let (tls, rest) = if let Some(rest) = url.strip_prefix("rediss://") {
-            (Some(TlsOptions { reject_unauthorized: true }), rest)
+            (
+                Some(TlsOptions {
+                    reject_unauthorized: true,
+                }),
+                rest,
+            )
         } else if let Some(rest) = url.strip_prefix("redis://") {
             (None, rest)
         } else {
@@ -85,7 +90,11 @@ impl ConnectionOptions {
     }
 
     fn url(&self) -> String {
-        let scheme = if self.tls.is_some() { "rediss" } else { "redis" };
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
         let auth = match (&self.username, &self.password) {
             (None, None) => String::new(),
             (user, pass) => format!(
@@ -103,7 +112,10 @@ impl ConnectionOptions {
             Some(tls) if !tls.reject_unauthorized => "#insecure",
             _ => "",
         };
-        format!("{scheme}://{auth}{host}:{}/{}{insecure}", self.port, self.db)
+        format!(
+            "{scheme}://{auth}{host}:{}/{}{insecure}",
+            self.port, self.db
+        )
     }
 
     fn client(&self) -> Result<redis::Client> {
@@ -164,7 +176,9 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(v)) => {
                 out.push(v);

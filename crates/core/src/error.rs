@@ -137,7 +137,9 @@ fn write_script_error(
             write!(f, "Job {id} has pending dependencies. {cmd}")
         }
         ScriptCode::ParentJobNotExist => write!(f, "Missing key for parent job {id}. {cmd}"),
-        ScriptCode::JobLockMismatch => write!(f, "Lock mismatch for job {id}. Cmd {cmd} from {state}"),
+        ScriptCode::JobLockMismatch => {
+            write!(f, "Lock mismatch for job {id}. Cmd {cmd} from {state}")
+        }
         ScriptCode::ParentJobCannotBeReplaced => {
             write!(f, "The parent job {id} cannot be replaced. {cmd}")
         }

@@ -84,7 +84,12 @@ impl QueueEvents {
 
     /// Starts reading; returns once the starting point is fixed, so no later event is missed.
     pub async fn run(&self, host: Arc<dyn EventsHost>) -> Result<()> {
-        if self.task.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+        if self
+            .task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
             return Err(Error::InvalidArgument(
                 "Queue Events is already running.".into(),
             ));
@@ -205,7 +210,9 @@ fn parse_xread(reply: &Value) -> Vec<StreamEvent> {
     };
     let mut out = Vec::new();
     for stream in streams {
-        let Value::Array(parts) = stream else { continue };
+        let Value::Array(parts) = stream else {
+            continue;
+        };
         let Some(Value::Array(entries)) = parts.get(1) else {
             continue;
         };

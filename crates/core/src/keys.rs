@@ -107,6 +107,9 @@ impl JobState {
 
     /// Whether the container is a list (the others are sorted sets).
     pub fn is_list(self) -> bool {
-        matches!(self, JobState::Waiting | JobState::Active | JobState::Paused)
+        matches!(
+            self,
+            JobState::Waiting | JobState::Active | JobState::Paused
+        )
     }
 }

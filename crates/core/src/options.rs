@@ -478,8 +478,8 @@ mod tests {
 
     #[test]
     fn encodes_short_keys_and_backoff() {
-        let job = prepare(json!({"attempts": 3, "backoff": 500, "keepLogs": 5, "jobId": "a"}))
-            .unwrap();
+        let job =
+            prepare(json!({"attempts": 3, "backoff": 500, "keepLogs": 5, "jobId": "a"})).unwrap();
         let stored: Value = serde_json::from_str(&job.opts).unwrap();
         assert_eq!(
             stored,
@@ -493,19 +493,30 @@ mod tests {
     #[test]
     fn rejects_bad_input_with_bullmq_messages() {
         let msg = |o: Value| prepare(o).unwrap_err().to_string();
-        assert_eq!(msg(json!({"jobId": "0"})), "JobId cannot be '0' or start with '0:'");
+        assert_eq!(
+            msg(json!({"jobId": "0"})),
+            "JobId cannot be '0' or start with '0:'"
+        );
         assert_eq!(msg(json!({"jobId": "12"})), "Custom Id cannot be integers");
         assert_eq!(msg(json!({"jobId": "a:b"})), "Custom Id cannot contain :");
-        assert_eq!(msg(json!({"priority": 1.5})), "Priority should not be float");
+        assert_eq!(
+            msg(json!({"priority": 1.5})),
+            "Priority should not be float"
+        );
         assert_eq!(
             msg(json!({"priority": 3_000_000})),
             "Priority should be between 0 and 2097151"
         );
-        assert_eq!(msg(json!({"priority": -1})), "Priority should be between 0 and 2097151");
+        assert_eq!(
+            msg(json!({"priority": -1})),
+            "Priority should be between 0 and 2097151"
+        );
         assert_eq!(msg(json!({"delay": -1})), "Delay cannot be negative");
         assert!(msg(json!({"attempts": 0})).contains("attempts"));
         assert!(msg(json!({"attempts": 1.5})).contains("attempts"));
-        assert!(msg(json!({"backoff": {"type": "nope"}})).starts_with("Unknown backoff strategy nope"));
+        assert!(
+            msg(json!({"backoff": {"type": "nope"}})).starts_with("Unknown backoff strategy nope")
+        );
         assert_eq!(
             msg(json!({"backoff": {"type": "fixed", "jitter": 2}})),
             "Jitter should be between 0 and 1"

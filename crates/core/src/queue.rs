@@ -55,9 +55,7 @@ pub fn validate_queue_name(name: &str) -> Result<()> {
         return Err(Error::InvalidArgument("Queue name must be provided".into()));
     }
     if name.contains(':') {
-        return Err(Error::InvalidArgument(
-            "Queue name cannot contain :".into(),
-        ));
+        return Err(Error::InvalidArgument("Queue name cannot contain :".into()));
     }
     Ok(())
 }
@@ -104,10 +102,7 @@ impl QueueCore {
     }
 
     /// Runs a prepared script invocation, naming the server on connection errors.
-    pub async fn invoke<T: FromRedisValue>(
-        &self,
-        inv: &redis::ScriptInvocation<'_>,
-    ) -> Result<T> {
+    pub async fn invoke<T: FromRedisValue>(&self, inv: &redis::ScriptInvocation<'_>) -> Result<T> {
         let mut conn = self.conn().await?;
         inv.invoke_async(&mut conn)
             .await
@@ -274,7 +269,11 @@ impl Queue {
         for chunk in prepared.chunks(ADD_BATCH) {
             let refs: Vec<&NewJob> = chunk.iter().collect();
             let ids = self.inner.core.add_jobs(&refs).await?;
-            out.extend(ids.into_iter().zip(chunk.iter().cloned()).map(|(id, j)| stored_job(id, j)));
+            out.extend(
+                ids.into_iter()
+                    .zip(chunk.iter().cloned())
+                    .map(|(id, j)| stored_job(id, j)),
+            );
         }
         Ok(out)
     }
@@ -486,7 +485,13 @@ impl Queue {
     }
 
     /// Sends a completed or failed job back to wait (BullMQ's `job.retry`).
-    pub async fn reprocess(&self, id: &str, from: JobState, reset_made: bool, reset_started: bool) -> Result<()> {
+    pub async fn reprocess(
+        &self,
+        id: &str,
+        from: JobState,
+        reset_made: bool,
+        reset_started: bool,
+    ) -> Result<()> {
         let (set, state) = match from {
             JobState::Completed => (&self.keys().completed, "completed"),
             JobState::Failed => (&self.keys().failed, "failed"),
@@ -496,10 +501,7 @@ impl Queue {
                 ))
             }
         };
-        let lifo = self
-            .get_job(id)
-            .await?
-            .is_some_and(|j| j.options().lifo);
+        let lifo = self.get_job(id).await?.is_some_and(|j| j.options().lifo);
         let k = self.keys();
         let flag = |b: bool| if b { "1" } else { "0" };
         let mut inv = scripts::REPROCESS_JOB.prepare_invoke();
@@ -516,7 +518,11 @@ impl Queue {
             .arg(flag(reset_made))
             .arg(flag(reset_started));
         let code: i64 = self.inner.core.invoke(&inv).await?;
-        let state = if state == "failed" { "failed" } else { "completed" };
+        let state = if state == "failed" {
+            "failed"
+        } else {
+            "completed"
+        };
         QueueCore::check_code(code, id, "reprocessJob", state).map(|_| ())
     }
 

@@ -49,7 +49,8 @@ pub(super) async fn run(shared: Arc<Shared>) {
                 drop(slots);
                 shared.emit_error(&err);
                 sleep_unless_changed(&mut state, retry_delay).await;
-                retry_delay = (retry_delay * 2).min(Duration::from_millis(shared.opts.run_retry_delay));
+                retry_delay =
+                    (retry_delay * 2).min(Duration::from_millis(shared.opts.run_retry_delay));
                 continue;
             }
         };
@@ -60,7 +61,9 @@ pub(super) async fn run(shared: Arc<Shared>) {
             continue;
         }
         if fetched.rate_limit_ttl > 0 {
-            let ttl = fetched.rate_limit_ttl.min(shared.opts.maximum_rate_limit_delay as i64);
+            let ttl = fetched
+                .rate_limit_ttl
+                .min(shared.opts.maximum_rate_limit_delay as i64);
             sleep_unless_changed(&mut state, Duration::from_millis(ttl as u64)).await;
             continue;
         }

@@ -20,8 +20,8 @@ use crate::job::Job;
 use crate::queue::{Queue, QueueCore};
 
 pub use options::{Limiter, WorkerOptions};
-pub use outcome::{Failure, Outcome};
 use outcome::{AttemptInfo, KeepDefaults};
+pub use outcome::{Failure, Outcome};
 
 /// Something the worker tells its host, besides handing it jobs.
 #[derive(Debug, Clone, PartialEq)]
@@ -315,7 +315,10 @@ impl Worker {
 
     /// Whether the worker is fetching or processing.
     pub fn is_running(&self) -> bool {
-        matches!(self.shared.run_state(), RunState::Running | RunState::Paused)
+        matches!(
+            self.shared.run_state(),
+            RunState::Running | RunState::Paused
+        )
     }
 
     /// Whether the worker was paused locally.
@@ -392,7 +395,12 @@ impl Worker {
         let notified = self.closed.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        if self.tasks.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+        if self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+        {
             return;
         }
         notified.await;

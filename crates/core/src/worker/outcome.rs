@@ -130,7 +130,10 @@ fn retry_kind(info: &AttemptInfo, failure: &Failure) -> SettleKind {
     }
     let delay = match &info.opts.backoff {
         None => 0,
-        Some(b) => match b.delay_for(info.attempts_made + 1).or(failure.backoff_delay) {
+        Some(b) => match b
+            .delay_for(info.attempts_made + 1)
+            .or(failure.backoff_delay)
+        {
             Some(d) => d,
             None => return SettleKind::Failed,
         },
@@ -210,14 +213,20 @@ mod tests {
             unrecoverable: true,
             ..Failure::default()
         });
-        assert_eq!(settle("1", &info(5, 0, None), out, KEEP).kind, SettleKind::Failed);
+        assert_eq!(
+            settle("1", &info(5, 0, None), out, KEEP).kind,
+            SettleKind::Failed
+        );
     }
 
     #[test]
     fn stack_trace_limit_keeps_newest() {
         let mut i = info(1, 0, None);
         i.opts.stack_trace_limit = Some(1);
-        assert_eq!(settle("1", &i, fail("x"), KEEP).stacktrace, r#"["Error: x"]"#);
+        assert_eq!(
+            settle("1", &i, fail("x"), KEEP).stacktrace,
+            r#"["Error: x"]"#
+        );
         i.opts.stack_trace_limit = Some(0);
         assert_eq!(settle("1", &i, fail("x"), KEEP).stacktrace, "[]");
     }

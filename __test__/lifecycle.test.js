@@ -1,0 +1,88 @@
+'use strict';
+
+// Lifecycle of the implementation's objects: Worker#close waits for the jobs
+// it is running and fetches nothing afterwards; a process that used a Queue, a
+// Worker and a QueueEvents and closed them exits by itself.
+
+const { describe, test } = require('node:test');
+const assert = require('node:assert/strict');
+
+const { bullmq, impl, sides, workerOpts, connection } = require('./helpers/sides');
+const { waitFor, uniqueQueueName, cleanup } = require('./helpers/redis');
+const { createScope, sleep, spawnFixture, withTimeout } = require('./helpers/util');
+
+const IMPL = sides[1].label;
+
+describe(`Worker#close (${IMPL})`, () => {
+  test('waits for active jobs to finish, then fetches nothing more', { timeout: 20000 }, async (t) => {
+    const s = createScope();
+    t.after(() => s.close());
+    const name = s.queueName('close');
+    const bq = s.add(new bullmq.Queue(name, { connection }));
+
+    const started = [];
+    const finished = [];
+    const worker = s.add(
+      new impl.Worker(
+        name,
+        async (job) => {
+          started.push(job.id);
+          await sleep(400);
+          finished.push(job.id);
+          return `slow ${job.id}`;
+        },
+        workerOpts({ concurrency: 2 }),
+      ),
+    );
+    let closedEvent = false;
+    worker.on('closed', () => {
+      closedEvent = true;
+    });
+    const a = await bq.add('a', {});
+    const b = await bq.add('b', {});
+    await waitFor(() => started.length === 2, 5000);
+
+    await worker.close();
+    assert.deepEqual([...finished].sort(), [a.id, b.id].sort(), 'close() resolved only after both jobs finished');
+    for (const job of [a, b]) {
+      // eslint-disable-next-line no-await-in-loop
+      assert.equal(await bq.getJobState(job.id), 'completed', 'and their results were stored');
+      // eslint-disable-next-line no-await-in-loop
+      assert.equal((await bq.getJob(job.id)).returnvalue, `slow ${job.id}`);
+    }
+    assert.equal(closedEvent, true, "'closed' emitted");
+
+    const c = await bq.add('c', {});
+    await sleep(300);
+    assert.equal(started.length, 2, 'a closed worker fetches nothing');
+    assert.equal(await bq.getJobState(c.id), 'waiting');
+    // close() again is harmless.
+    await worker.close();
+  });
+});
+
+describe('a process using the implementation exits by itself after close()', () => {
+  for (const mode of ['process', 'idle']) {
+    for (const kind of ['impl', 'bullmq']) {
+      const label = kind === 'impl' ? IMPL : 'bullmq (control)';
+      test(`${label}: Queue + Worker + QueueEvents, ${mode === 'process' ? 'after processing a job' : 'closed while idle'}`, { timeout: 30000 }, async (t) => {
+        const name = uniqueQueueName('exit');
+        t.after(() => cleanup(name));
+        const child = spawnFixture('clean-exit.js', [kind, name, mode]);
+        t.after(() => child.ensureDead());
+
+        if (mode === 'process') {
+          const result = await child.waitMessage((m) => m.type === 'result', 15000);
+          assert.deepEqual(result.result, { doubled: 42 });
+        }
+        await child.waitMessage((m) => m.type === 'closed', 15000);
+        const exit = await withTimeout(
+          child.exited,
+          5000,
+          () => `the child did not exit within 5 s after closing everything (a handle is left open); stderr: ${child.stderrText()}`,
+        );
+        assert.deepEqual(exit, { code: 0, signal: null }, `stderr: ${child.stderrText()}`);
+      });
+    }
+  }
+});

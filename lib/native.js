@@ -1,0 +1,49 @@
+'use strict';
+
+// Loads the addon and turns its errors ("<code>|<message>") into errors with a `code`.
+
+const binding = require('../binding.js');
+
+const CODED = /^(ERR_[A-Z_]+|-?\d+)\|/s;
+
+function unwrapError(err) {
+  if (!(err instanceof Error)) return err;
+  const match = CODED.exec(err.message);
+  if (!match) return err;
+  err.message = err.message.slice(match[0].length);
+  const code = match[1];
+  err.code = /^-?\d+$/.test(code) ? Number(code) : code;
+  if (code === 'ERR_CONNECTION' && err.message.includes('ECONNREFUSED')) {
+    err.code = 'ECONNREFUSED';
+  }
+  if (code === 'ERR_INVALID_ARG') err.name = 'Error';
+  if (typeof err.stack === 'string') {
+    err.stack = err.stack.replace(match[0], '');
+  }
+  return err;
+}
+
+/** Calls a native function, rethrowing its error with a code. */
+function call(fn) {
+  try {
+    return fn();
+  } catch (err) {
+    throw unwrapError(err);
+  }
+}
+
+/** Awaits a native promise, rejecting with a coded error. */
+async function wait(promise) {
+  try {
+    return await promise;
+  } catch (err) {
+    throw unwrapError(err);
+  }
+}
+
+/** A ref'd timer that keeps the process alive while a worker or listener runs. */
+function keepAlive() {
+  return setInterval(() => {}, 1 << 30);
+}
+
+module.exports = { binding, call, wait, unwrapError, keepAlive };

@@ -1,0 +1,189 @@
+'use strict';
+
+// BullMQ's Queue, backed by the engine's Queue.
+
+const { EventEmitter } = require('node:events');
+const { binding, call, wait } = require('./native');
+const { normalizeConnection } = require('./connection');
+const { Job } = require('./job');
+const { dataJson, optsJson } = require('./serialize');
+
+const DEFAULT_COUNT_TYPES = [
+  'active',
+  'completed',
+  'delayed',
+  'failed',
+  'prioritized',
+  'waiting',
+  'waiting-children',
+];
+
+class Queue extends EventEmitter {
+  constructor(name, opts = {}, Connection) {
+    super();
+    void Connection;
+    this.name = name;
+    this.opts = { prefix: 'bull', ...opts };
+    this.qualifiedName = `${this.opts.prefix}:${name}`;
+    this.jobsOpts = opts.defaultJobOptions || {};
+    this.closing = undefined;
+    const maxLen = opts.streams && opts.streams.events && opts.streams.events.maxLen;
+    this._native = call(
+      () =>
+        new binding.NativeQueue(String(name ?? ''), {
+          connection: normalizeConnection(opts.connection),
+          prefix: this.opts.prefix,
+          defaultJobOptions: optsJson(this.jobsOpts),
+          maxLenEvents: maxLen === undefined ? undefined : Number(maxLen),
+          customBackoff: !!(opts.settings && typeof opts.settings.backoffStrategy === 'function'),
+          skipMetaUpdate: !!opts.skipMetasUpdate,
+        }),
+    );
+  }
+
+  _nativeQueue() {
+    return this._native;
+  }
+
+  get defaultJobOptions() {
+    return { ...this.jobsOpts };
+  }
+
+  async waitUntilReady() {
+    await wait(this._native.waitUntilReady());
+    return this;
+  }
+
+  async add(name, data, opts) {
+    const job = Job.fromNative(this, await wait(this._native.add(String(name), dataJson(data), optsJson(opts))));
+    this.emit('waiting', job);
+    return job;
+  }
+
+  async addBulk(jobs) {
+    const natives = jobs.map((j) => ({
+      name: String(j.name),
+      data: dataJson(j.data),
+      opts: optsJson(j.opts),
+    }));
+    const added = await wait(this._native.addBulk(natives));
+    return added.map((raw) => {
+      const job = Job.fromNative(this, raw);
+      this.emit('waiting', job);
+      return job;
+    });
+  }
+
+  async getJob(jobId) {
+    return Job.fromId(this, jobId);
+  }
+
+  async getJobState(jobId) {
+    return wait(this._native.getJobState(String(jobId)));
+  }
+
+  async getJobCounts(...types) {
+    const list = types.flat();
+    const names = list.length ? list : DEFAULT_COUNT_TYPES;
+    const counts = await wait(this._native.getJobCounts(names));
+    const out = {};
+    names.forEach((t, i) => {
+      out[t] = counts[i];
+    });
+    return out;
+  }
+
+  async getJobCountByTypes(...types) {
+    const counts = await this.getJobCounts(...types);
+    return Object.values(counts).reduce((sum, n) => sum + n, 0);
+  }
+
+  async count() {
+    return this.getJobCountByTypes('waiting', 'paused', 'delayed', 'prioritized', 'waiting-children');
+  }
+
+  getWaitingCount() {
+    return this.getJobCountByTypes('waiting');
+  }
+
+  getActiveCount() {
+    return this.getJobCountByTypes('active');
+  }
+
+  getCompletedCount() {
+    return this.getJobCountByTypes('completed');
+  }
+
+  getFailedCount() {
+    return this.getJobCountByTypes('failed');
+  }
+
+  getDelayedCount() {
+    return this.getJobCountByTypes('delayed');
+  }
+
+  getPrioritizedCount() {
+    return this.getJobCountByTypes('prioritized');
+  }
+
+  getWaitingChildrenCount() {
+    return this.getJobCountByTypes('waiting-children');
+  }
+
+  async pause() {
+    await wait(this._native.pause());
+    this.emit('paused');
+  }
+
+  async resume() {
+    await wait(this._native.resume());
+    this.emit('resumed');
+  }
+
+  async isPaused() {
+    return wait(this._native.isPaused());
+  }
+
+  async drain(delayed = false) {
+    await wait(this._native.drain(!!delayed));
+  }
+
+  async obliterate(opts = {}) {
+    await wait(this._native.obliterate(!!opts.force, opts.count ?? 1000));
+  }
+
+  async remove(jobId) {
+    const removed = await wait(this._native.remove(String(jobId)));
+    if (removed) this.emit('removed', String(jobId));
+    return removed ? 1 : 0;
+  }
+
+  async updateJobProgress(jobId, progress) {
+    await wait(this._native.updateProgress(String(jobId), JSON.stringify(progress)));
+  }
+
+  async addJobLog(jobId, logRow, keepLogs) {
+    return wait(this._native.addLog(String(jobId), String(logRow), keepLogs ?? null));
+  }
+
+  async getJobLogs(jobId, start = 0, end = -1, asc = true) {
+    if (asc) {
+      return wait(this._native.getJobLogs(String(jobId), start, end));
+    }
+    const { logs, count } = await wait(this._native.getJobLogs(String(jobId), -(end + 1), -(start + 1)));
+    return { logs: logs.reverse(), count };
+  }
+
+  async close() {
+    if (!this.closing) {
+      this.closing = wait(this._native.close());
+    }
+    await this.closing;
+  }
+
+  async disconnect() {
+    await this.close();
+  }
+}
+
+module.exports = { Queue };
