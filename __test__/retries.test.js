@@ -19,7 +19,10 @@ async function setup(t, w, processor, extraWorkerOpts = {}) {
   t.after(() => s.close());
   const name = s.queueName('retry');
   const producer = sides.find((x) => x !== w);
-  const q = s.add(new producer.lib.Queue(name, { connection }));
+  // A bullrush producer accepts a custom backoff type only when told a strategy exists
+  // (BullMQ's Queue ignores the setting).
+  const queueOpts = extraWorkerOpts.settings ? { connection, settings: extraWorkerOpts.settings } : { connection };
+  const q = s.add(new producer.lib.Queue(name, queueOpts));
   const qe = s.add(new sides[0].lib.QueueEvents(name, { connection }));
   await queueEventsReady(qe, name);
   const qev = recordEvents(qe, ['failed', 'delayed', 'retries-exhausted', 'waiting', 'completed']);

@@ -78,6 +78,40 @@ class Queue extends EventEmitter {
     return Job.fromId(this, jobId);
   }
 
+  async getJobs(types, start = 0, end = -1, asc = false) {
+    const list = types === undefined ? DEFAULT_COUNT_TYPES : [types].flat();
+    const raws = await wait(this._native.getJobs(list, start, end, !!asc));
+    return raws.map((raw) => Job.fromNative(this, raw));
+  }
+
+  getWaiting(start = 0, end = -1) {
+    return this.getJobs(['waiting'], start, end, true);
+  }
+
+  getActive(start = 0, end = -1) {
+    return this.getJobs(['active'], start, end, true);
+  }
+
+  getDelayed(start = 0, end = -1) {
+    return this.getJobs(['delayed'], start, end, true);
+  }
+
+  getPrioritized(start = 0, end = -1) {
+    return this.getJobs(['prioritized'], start, end, true);
+  }
+
+  getCompleted(start = 0, end = -1) {
+    return this.getJobs(['completed'], start, end, false);
+  }
+
+  getFailed(start = 0, end = -1) {
+    return this.getJobs(['failed'], start, end, false);
+  }
+
+  getWaitingChildren(start = 0, end = -1) {
+    return this.getJobs(['waiting-children'], start, end, true);
+  }
+
   async getJobState(jobId) {
     return wait(this._native.getJobState(String(jobId)));
   }

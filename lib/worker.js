@@ -158,7 +158,7 @@ class Worker extends EventEmitter {
 
   _start(raw) {
     const job = Job.fromNative(this, raw);
-    const entry = { job };
+    const entry = { job, hasAttemptsLeft: raw.hasAttemptsLeft };
     this._jobs.set(job.id, entry);
     this.emit('active', job, 'waiting');
     let pending;
@@ -196,7 +196,8 @@ class Worker extends EventEmitter {
     };
     const strategy = this.opts.settings && this.opts.settings.backoffStrategy;
     const backoff = job.opts.backoff;
-    if (strategy && backoff && backoff.type !== 'fixed' && backoff.type !== 'exponential') {
+    const custom = backoff && backoff.type !== 'fixed' && backoff.type !== 'exponential';
+    if (strategy && custom && entry.hasAttemptsLeft && !outcome.unrecoverable) {
       try {
         outcome.backoffDelay = await strategy(job.attemptsMade + 1, backoff.type, err, job);
       } catch (strategyErr) {

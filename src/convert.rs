@@ -1,6 +1,7 @@
 //! JS object shapes and their conversions to and from engine types.
 
 use bullrush_core::{ConnectionOptions, Error, Job, KeepJobs, TlsOptions};
+use napi::bindgen_prelude::Result;
 use napi_derive::napi;
 
 /// Errors cross as JS errors whose message starts with `<code>|`; the JS layer splits
@@ -60,7 +61,7 @@ impl JsConnection {
     }
 }
 
-pub(crate) fn connection(c: &Option<JsConnection>) -> napi::Result<ConnectionOptions> {
+pub(crate) fn connection(c: &Option<JsConnection>) -> Result<ConnectionOptions> {
     c.as_ref()
         .map_or_else(|| Ok(ConnectionOptions::default()), JsConnection::to_core)
         .map_err(js_error)
@@ -91,12 +92,16 @@ pub struct JsJob {
     pub deduplication_id: Option<String>,
     pub repeat_job_key: Option<String>,
     pub deferred_failure: Option<String>,
+    /// Whether a failure of this attempt may be retried (decided by the engine).
+    pub has_attempts_left: bool,
 }
 
 impl From<Job> for JsJob {
     fn from(job: Job) -> JsJob {
         let opts = job.public_opts();
+        let has_attempts_left = job.has_attempts_left();
         JsJob {
+            has_attempts_left,
             id: job.id,
             name: job.name,
             data: job.data,
@@ -124,13 +129,13 @@ impl From<Job> for JsJob {
 }
 
 /// Reads a `removeOnComplete`/`removeOnFail` value passed as JSON text.
-pub(crate) fn keep_jobs(json: &Option<String>) -> napi::Result<Option<KeepJobs>> {
+pub(crate) fn keep_jobs(json: &Option<String>) -> Result<Option<KeepJobs>> {
     let Some(text) = json else { return Ok(None) };
     let value = parse_json(text)?;
     Ok(KeepJobs::from_json(&value))
 }
 
 /// Parses JSON text the JS layer produced.
-pub(crate) fn parse_json(text: &str) -> napi::Result<serde_json::Value> {
+pub(crate) fn parse_json(text: &str) -> Result<serde_json::Value> {
     serde_json::from_str(text).map_err(|e| js_error(Error::InvalidArgument(e.to_string())))
 }

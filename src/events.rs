@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use bullrush_core::{Error, EventsHost, QueueEvents, QueueEventsOptions, StreamEvent};
 use napi::bindgen_prelude::Function;
+use napi::bindgen_prelude::Result;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
@@ -78,7 +79,7 @@ impl NativeQueueEvents {
         name: String,
         opts: JsQueueEventsOptions,
         callback: Function<JsEventsBatch, ()>,
-    ) -> napi::Result<Self> {
+    ) -> Result<Self> {
         crate::init_tracing();
         let base = QueueEventsOptions::default();
         let core_opts = QueueEventsOptions {
@@ -103,7 +104,7 @@ impl NativeQueueEvents {
 
     /// Resolves once reading has started.
     #[napi]
-    pub async fn run(&self) -> napi::Result<()> {
+    pub async fn run(&self) -> Result<()> {
         self.inner.run(self.host.clone()).await.map_err(js_error)
     }
 

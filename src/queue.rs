@@ -1,6 +1,7 @@
 //! `NativeQueue`: the engine's Queue for the JS layer.
 
 use bullrush_core::{Finished, JobState, Queue, QueueOptions};
+use napi::bindgen_prelude::Result;
 use napi_derive::napi;
 
 use crate::convert::{connection, js_error, parse_json, JsConnection, JsJob};
@@ -53,7 +54,7 @@ impl NativeQueue {
 #[napi]
 impl NativeQueue {
     #[napi(constructor)]
-    pub fn new(name: String, opts: JsQueueOptions) -> napi::Result<Self> {
+    pub fn new(name: String, opts: JsQueueOptions) -> Result<Self> {
         crate::init_tracing();
         let defaults = match &opts.default_job_options {
             Some(text) => parse_json(text)?,
@@ -73,13 +74,13 @@ impl NativeQueue {
     }
 
     #[napi]
-    pub async fn wait_until_ready(&self) -> napi::Result<()> {
+    pub async fn wait_until_ready(&self) -> Result<()> {
         self.inner.wait_until_ready().await.map_err(js_error)
     }
 
     /// Validates a job without storing it (throws what `add` would).
     #[napi]
-    pub fn validate(&self, name: String, data: String, opts: String) -> napi::Result<()> {
+    pub fn validate(&self, name: String, data: String, opts: String) -> Result<()> {
         let opts = parse_json(&opts)?;
         self.inner
             .prepare(&name, &data, &opts)
@@ -88,7 +89,7 @@ impl NativeQueue {
     }
 
     #[napi]
-    pub async fn add(&self, name: String, data: String, opts: String) -> napi::Result<JsJob> {
+    pub async fn add(&self, name: String, data: String, opts: String) -> Result<JsJob> {
         let opts = parse_json(&opts)?;
         let job = self
             .inner
@@ -99,35 +100,53 @@ impl NativeQueue {
     }
 
     #[napi]
-    pub async fn add_bulk(&self, jobs: Vec<JsNewJob>) -> napi::Result<Vec<JsJob>> {
+    pub async fn add_bulk(&self, jobs: Vec<JsNewJob>) -> Result<Vec<JsJob>> {
         let parsed = jobs
             .into_iter()
             .map(|j| Ok((j.name, j.data, parse_json(&j.opts)?)))
-            .collect::<napi::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         let added = self.inner.add_bulk(&parsed).await.map_err(js_error)?;
         Ok(added.into_iter().map(JsJob::from).collect())
     }
 
     #[napi]
-    pub async fn get_job(&self, id: String) -> napi::Result<Option<JsJob>> {
+    pub async fn get_job(&self, id: String) -> Result<Option<JsJob>> {
         let job = self.inner.get_job(&id).await.map_err(js_error)?;
         Ok(job.map(JsJob::from))
     }
 
     /// Counts per type, in the order given.
     #[napi]
-    pub async fn get_job_counts(&self, types: Vec<String>) -> napi::Result<Vec<i64>> {
+    pub async fn get_job_counts(&self, types: Vec<String>) -> Result<Vec<i64>> {
         let counts = self.inner.get_job_counts(&types).await.map_err(js_error)?;
         Ok(counts.into_iter().map(|(_, n)| n).collect())
     }
 
+    /// Jobs in the given states (BullMQ's `getJobs`).
     #[napi]
-    pub async fn get_job_state(&self, id: String) -> napi::Result<String> {
+    pub async fn get_jobs(
+        &self,
+        types: Vec<String>,
+        start: i64,
+        end: i64,
+        asc: bool,
+    ) -> Result<Vec<JsJob>> {
+        let ids = self
+            .inner
+            .get_ranges(&types, start, end, asc)
+            .await
+            .map_err(js_error)?;
+        let jobs = self.inner.get_jobs_by_id(&ids).await.map_err(js_error)?;
+        Ok(jobs.into_iter().map(JsJob::from).collect())
+    }
+
+    #[napi]
+    pub async fn get_job_state(&self, id: String) -> Result<String> {
         self.inner.get_job_state(&id).await.map_err(js_error)
     }
 
     #[napi]
-    pub async fn job_finished(&self, id: String) -> napi::Result<JsFinished> {
+    pub async fn job_finished(&self, id: String) -> Result<JsFinished> {
         let finished = self.inner.job_finished(&id).await.map_err(js_error)?;
         Ok(match finished {
             Finished::Missing => JsFinished {
@@ -150,37 +169,37 @@ impl NativeQueue {
     }
 
     #[napi]
-    pub async fn pause(&self) -> napi::Result<()> {
+    pub async fn pause(&self) -> Result<()> {
         self.inner.pause().await.map_err(js_error)
     }
 
     #[napi]
-    pub async fn resume(&self) -> napi::Result<()> {
+    pub async fn resume(&self) -> Result<()> {
         self.inner.resume().await.map_err(js_error)
     }
 
     #[napi]
-    pub async fn is_paused(&self) -> napi::Result<bool> {
+    pub async fn is_paused(&self) -> Result<bool> {
         self.inner.is_paused().await.map_err(js_error)
     }
 
     #[napi]
-    pub async fn drain(&self, delayed: bool) -> napi::Result<i64> {
+    pub async fn drain(&self, delayed: bool) -> Result<i64> {
         self.inner.drain(delayed).await.map_err(js_error)
     }
 
     #[napi]
-    pub async fn obliterate(&self, force: bool, count: i64) -> napi::Result<()> {
+    pub async fn obliterate(&self, force: bool, count: i64) -> Result<()> {
         self.inner.obliterate(force, count).await.map_err(js_error)
     }
 
     #[napi]
-    pub async fn remove(&self, id: String) -> napi::Result<bool> {
+    pub async fn remove(&self, id: String) -> Result<bool> {
         self.inner.remove(&id).await.map_err(js_error)
     }
 
     #[napi]
-    pub async fn update_progress(&self, id: String, progress: String) -> napi::Result<()> {
+    pub async fn update_progress(&self, id: String, progress: String) -> Result<()> {
         self.inner
             .update_progress(&id, &progress)
             .await
@@ -188,12 +207,7 @@ impl NativeQueue {
     }
 
     #[napi]
-    pub async fn add_log(
-        &self,
-        id: String,
-        row: String,
-        keep_logs: Option<i64>,
-    ) -> napi::Result<i64> {
+    pub async fn add_log(&self, id: String, row: String, keep_logs: Option<i64>) -> Result<i64> {
         self.inner
             .add_log(&id, &row, keep_logs)
             .await
@@ -201,7 +215,7 @@ impl NativeQueue {
     }
 
     #[napi]
-    pub async fn get_job_logs(&self, id: String, start: i64, end: i64) -> napi::Result<JsLogs> {
+    pub async fn get_job_logs(&self, id: String, start: i64, end: i64) -> Result<JsLogs> {
         let (logs, count) = self
             .inner
             .get_job_logs(&id, start, end)
@@ -217,7 +231,7 @@ impl NativeQueue {
         state: String,
         reset_made: bool,
         reset_started: bool,
-    ) -> napi::Result<()> {
+    ) -> Result<()> {
         let state = JobState::parse(&state).unwrap_or(JobState::Failed);
         self.inner
             .reprocess(&id, state, reset_made, reset_started)
@@ -226,7 +240,7 @@ impl NativeQueue {
     }
 
     #[napi]
-    pub async fn close(&self) -> napi::Result<()> {
+    pub async fn close(&self) -> Result<()> {
         self.inner.close().await;
         Ok(())
     }

@@ -6,6 +6,7 @@ use bullrush_core::{
     Failure, Host, Limiter, Outcome, Reporter, Worker, WorkerEvent, WorkerOptions,
 };
 use napi::bindgen_prelude::Function;
+use napi::bindgen_prelude::Result;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
@@ -150,7 +151,7 @@ fn js_event(e: WorkerEvent) -> JsWorkerEvent {
     }
 }
 
-fn core_options(o: &JsWorkerOptions) -> napi::Result<WorkerOptions> {
+fn core_options(o: &JsWorkerOptions) -> Result<WorkerOptions> {
     let d = WorkerOptions::default();
     let ms = |v: Option<f64>, default: u64| v.map_or(default, |v| v.max(0.0) as u64);
     let lock_duration = ms(o.lock_duration, d.lock_duration);
@@ -197,7 +198,7 @@ impl NativeWorker {
         name: String,
         opts: JsWorkerOptions,
         callback: Function<JsDelivery, ()>,
-    ) -> napi::Result<Self> {
+    ) -> Result<Self> {
         crate::init_tracing();
         let core_opts = core_options(&opts)?;
         let callback = callback
@@ -221,13 +222,13 @@ impl NativeWorker {
 
     /// A queue handle on the worker's queue, for job methods.
     #[napi]
-    pub fn queue(&self) -> napi::Result<NativeQueue> {
+    pub fn queue(&self) -> Result<NativeQueue> {
         self.inner.queue().map(NativeQueue::wrap).map_err(js_error)
     }
 
     /// Connects and starts fetching; resolves once running.
     #[napi]
-    pub async fn run(&self) -> napi::Result<()> {
+    pub async fn run(&self) -> Result<()> {
         self.inner.run().await.map_err(js_error)
     }
 
@@ -251,13 +252,13 @@ impl NativeWorker {
     }
 
     #[napi]
-    pub async fn close(&self, force: bool) -> napi::Result<()> {
+    pub async fn close(&self, force: bool) -> Result<()> {
         self.inner.close(force).await;
         Ok(())
     }
 
     #[napi]
-    pub async fn pause(&self, wait_active: bool) -> napi::Result<()> {
+    pub async fn pause(&self, wait_active: bool) -> Result<()> {
         self.inner.pause(wait_active).await;
         Ok(())
     }

@@ -100,6 +100,11 @@ impl Job {
         JobOptions::from_stored(&self.opts)
     }
 
+    /// Whether a failure of the current attempt may still be retried (`attempts` not used up).
+    pub fn has_attempts_left(&self) -> bool {
+        self.attempts_made + 1 < self.options().attempts
+    }
+
     /// The stacks of earlier failed attempts.
     pub fn stack_entries(&self) -> Vec<String> {
         self.stacktrace

@@ -183,6 +183,11 @@ pub fn prepare_job(name: &str, data: &str, opts: &Value, ctx: AddContext) -> Res
         _ => return Err(invalid("Job options must be an object")),
     };
     let get = |k: &str| opts.get(k).filter(|v| !v.is_null());
+    if let Some(de) = get("deduplication") {
+        if de.get("id").is_none_or(|id| !truthy(id)) {
+            return Err(invalid("Deduplication id must be provided"));
+        }
+    }
     for key in UNSUPPORTED {
         if get(key).is_some() {
             return Err(invalid(format!(

@@ -314,6 +314,71 @@ impl Queue {
         Ok(names.into_iter().zip(counts).collect())
     }
 
+    /// Job ids in the given states, BullMQ's `getRanges`: lists are read newest first
+    /// unless `asc`, sets by score; duplicates across states are dropped.
+    pub async fn get_ranges(
+        &self,
+        types: &[String],
+        start: i64,
+        end: i64,
+        asc: bool,
+    ) -> Result<Vec<String>> {
+        let keys = self.keys();
+        let mut pipe = redis::pipe();
+        let mut lists = Vec::with_capacity(types.len());
+        for t in types {
+            let state = JobState::parse(t)
+                .ok_or_else(|| Error::InvalidArgument(format!("Unknown job state {t}")))?;
+            let key = keys.state(state);
+            match (state.is_list(), asc) {
+                (true, true) => pipe
+                    .cmd("LRANGE")
+                    .arg(key)
+                    .arg(-(end + 1))
+                    .arg(-(start + 1)),
+                (true, false) => pipe.cmd("LRANGE").arg(key).arg(start).arg(end),
+                (false, true) => pipe.cmd("ZRANGE").arg(key).arg(start).arg(end),
+                (false, false) => pipe.cmd("ZREVRANGE").arg(key).arg(start).arg(end),
+            };
+            lists.push(state.is_list());
+        }
+        let mut conn = self.inner.core.conn().await?;
+        let ranges: Vec<Vec<String>> = pipe
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.inner.core.conn.options().error(e))?;
+        let mut seen = std::collections::HashSet::new();
+        let mut ids = Vec::new();
+        for (mut range, is_list) in ranges.into_iter().zip(lists) {
+            if is_list && asc {
+                range.reverse();
+            }
+            ids.extend(range.into_iter().filter(|id| seen.insert(id.clone())));
+        }
+        Ok(ids)
+    }
+
+    /// Reads many jobs in one round trip; missing ones are skipped.
+    pub async fn get_jobs_by_id(&self, ids: &[String]) -> Result<Vec<Job>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.cmd("HGETALL").arg(self.keys().job(id));
+        }
+        let mut conn = self.inner.core.conn().await?;
+        let hashes: Vec<Value> = pipe
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.inner.core.conn.options().error(e))?;
+        Ok(ids
+            .iter()
+            .zip(hashes.iter())
+            .filter_map(|(id, h)| Job::from_reply(id, h))
+            .collect())
+    }
+
     /// Names the state a job is in (`completed`, `waiting`, ... or `unknown`).
     pub async fn get_job_state(&self, id: &str) -> Result<String> {
         let k = self.keys();
