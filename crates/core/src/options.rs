@@ -430,6 +430,11 @@ fn like_cjson(v: &Value) -> Value {
 
 /// Spells out the short keys of stored options, the way BullMQ's `Job` shows them.
 pub fn decode_stored_opts(json: &str) -> String {
+    let short = |k: &str| json.contains(&format!("\"{k}\":"));
+    let any_short = SHORT_KEYS.iter().any(|(_, s)| short(s)) || short("tm") || short("omc");
+    if !any_short {
+        return json.to_string();
+    }
     let Ok(Value::Object(stored)) = serde_json::from_str::<Value>(json) else {
         return "{}".into();
     };

@@ -234,6 +234,11 @@ impl Queue {
 
     /// Validates a job against the queue's defaults, without touching Redis.
     pub fn prepare(&self, name: &str, data: &str, opts: &Json) -> Result<NewJob> {
+        if !opts.is_object() && !opts.is_null() {
+            return Err(Error::InvalidArgument(
+                "Job options must be an object".into(),
+            ));
+        }
         let merged = merge_options(&self.inner.opts.default_job_options, opts);
         let ctx = AddContext {
             now: crate::now_ms(),

@@ -1,4 +1,6 @@
 -- add_jobs: stores a batch of new jobs and makes each ready, prioritized or delayed.
+-- Leaves what one BullMQ add per job would (ids, hashes, events, list order); the batch
+-- shares the counter increment and the pushes onto wait.
 -- KEYS: 1 wait, 2 active, 3 prioritized, 4 pc, 5 delayed, 6 events, 7 meta, 8 marker, 9 id
 -- ARGV: 1 base key, 2 number of jobs, then 8 arguments per job:
 --   custom id ("" = next counter value), name, data JSON, stored opts JSON,
@@ -8,15 +10,17 @@
 local baseKey = ARGV[1]
 local count = tonumber(ARGV[2])
 local maxEvents = eventsMaxLen(KEYS[7])
+local counter = rcall("INCRBY", KEYS[9], count) - count
 local ids = {}
+local back, front = {}, {}
 local ready = false
 local delayed = false
 
-local function addOne(at)
-  local counter = rcall("INCR", KEYS[9])
-  local jobId = ARGV[at] ~= "" and ARGV[at] or tostring(counter)
+local function addOne(i, at)
+  local custom = ARGV[at]
+  local jobId = custom ~= "" and custom or tostring(counter + i)
   local jobKey = baseKey .. jobId
-  if ARGV[at] ~= "" and rcall("EXISTS", jobKey) == 1 then
+  if custom ~= "" and rcall("EXISTS", jobKey) == 1 then
     rcall("XADD", KEYS[6], "MAXLEN", "~", maxEvents, "*", "event", "duplicated", "jobId", jobId)
     return jobId
   end
@@ -31,17 +35,25 @@ local function addOne(at)
     rcall("XADD", KEYS[6], "MAXLEN", "~", maxEvents, "*", "event", "delayed", "jobId", jobId,
       "delay", due)
     delayed = true
-  else
-    enqueueReady(KEYS[1], KEYS[3], KEYS[4], jobId, priority, ARGV[at + 7] == "1")
-    rcall("XADD", KEYS[6], "MAXLEN", "~", maxEvents, "*", "event", "waiting", "jobId", jobId)
-    ready = true
+    return jobId
   end
+  if priority > 0 then
+    rcall("ZADD", KEYS[3], priorityScore(KEYS[4], priority), jobId)
+  elseif ARGV[at + 7] == "1" then
+    front[#front + 1] = jobId
+  else
+    back[#back + 1] = jobId
+  end
+  rcall("XADD", KEYS[6], "MAXLEN", "~", maxEvents, "*", "event", "waiting", "jobId", jobId)
+  ready = true
   return jobId
 end
 
 for i = 1, count do
-  ids[i] = addOne(3 + (i - 1) * 8)
+  ids[i] = addOne(i, 3 + (i - 1) * 8)
 end
+if #back > 0 then rcall("LPUSH", KEYS[1], unpack(back)) end
+if #front > 0 then rcall("RPUSH", KEYS[1], unpack(front)) end
 if ready and not isPausedOrMaxed(KEYS[7], KEYS[2]) then markReady(KEYS[8]) end
 if delayed then markNextDelayed(KEYS[8], KEYS[5]) end
 return ids

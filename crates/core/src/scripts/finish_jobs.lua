@@ -1,6 +1,8 @@
 -- finish_jobs: settles a batch of attempts that left a worker's hands, then fetches more.
 -- Each outcome is one of: completed, failed (final), retry (back to wait now),
--- delay (back to delayed for a backoff).
+-- delay (back to delayed for a backoff). Per job it leaves exactly what one BullMQ
+-- moveToFinished / retryJob / moveToDelayed call would; the batch shares the commands
+-- that can be shared (lock reads, active removal, set inserts).
 -- KEYS: 1 wait, 2 active, 3 prioritized, 4 pc, 5 delayed, 6 events, 7 meta, 8 marker,
 --       9 stalled, 10 limiter, 11 completed, 12 failed
 -- ARGV: 1 base key, 2 now (ms), 3 lock token for fetched jobs, 4 lock duration (ms),
@@ -17,31 +19,85 @@ local baseKey = ARGV[1]
 local now = tonumber(ARGV[2])
 local count = tonumber(ARGV[9])
 local codes = {}
-local finished = false
-local readyMoved = false
-local delayedMoved = false
 local maxEvents
 
-local function keepOnly(setKey, keepCount, keepAge, keepLimit)
-  if keepAge then
-    local old = rcall("ZRANGEBYSCORE", setKey, 0, now - keepAge * 1000, "LIMIT", 0, keepLimit)
-    for _, id in ipairs(old) do
-      deleteJobKeys(baseKey .. id)
-      rcall("ZREM", setKey, id)
+local function arg(i, offset)
+  return ARGV[10 + (i - 1) * 11 + offset]
+end
+
+local function eventsLen()
+  maxEvents = maxEvents or eventsMaxLen(KEYS[7])
+  return maxEvents
+end
+
+-- Lock checks for the whole batch, from one MGET; returns the ids cleared to leave active.
+local function checkLocks(fields)
+  local lockKeys, childKeys = {}, {}
+  for i = 1, count do
+    local jobKey = baseKey .. arg(i, 0)
+    lockKeys[i] = jobKey .. ":lock"
+    if arg(i, 2) == "completed" then
+      childKeys[#childKeys + 1] = jobKey .. ":dependencies"
+      childKeys[#childKeys + 1] = jobKey .. ":unsuccessful"
     end
   end
-  if keepCount > 0 then
-    local extra = rcall("ZRANGE", setKey, 0, -(keepCount + 1))
-    for _, id in ipairs(extra) do
-      deleteJobKeys(baseKey .. id)
+  local owners = rcall("MGET", unpack(lockKeys))
+  local anyChildren = #childKeys > 0 and rcall("EXISTS", unpack(childKeys)) > 0
+  local released, releasedIds = {}, {}
+  for i = 1, count do
+    local token = arg(i, 1)
+    if not fields[i][1] then
+      codes[i] = -1
+    elseif anyChildren and arg(i, 2) == "completed"
+      and rcall("EXISTS", baseKey .. arg(i, 0) .. ":dependencies", baseKey .. arg(i, 0) .. ":unsuccessful") > 0 then
+      codes[i] = rcall("SCARD", baseKey .. arg(i, 0) .. ":dependencies") > 0 and -4 or -9
+    elseif token ~= "0" and owners[i] ~= token then
+      codes[i] = owners[i] and -6 or -2
+    else
+      codes[i] = 0
+      if token ~= "0" then
+        released[#released + 1] = lockKeys[i]
+        releasedIds[#releasedIds + 1] = arg(i, 0)
+      end
     end
-    if #extra > 0 then rcall("ZREMRANGEBYRANK", setKey, 0, #extra - 1) end
+  end
+  if #released > 0 then
+    rcall("DEL", unpack(released))
+    rcall("SREM", KEYS[9], unpack(releasedIds))
   end
 end
 
-local function releaseDedupOnFinish(jobKey, jobId)
-  local deid = rcall("HGET", jobKey, "deid")
-  if not deid then return end
+-- Takes the cleared jobs out of active (-3 for those not there): one LREM each, or one
+-- rewrite of the list when the batch is a large share of it.
+local function leaveActive()
+  local wanted, n = {}, 0
+  for i = 1, count do
+    if codes[i] == 0 then
+      wanted[arg(i, 0)] = i
+      n = n + 1
+    end
+  end
+  if n == 0 then return end
+  if n >= 8 and rcall("LLEN", KEYS[2]) <= n * 4 then
+    local kept, found = {}, {}
+    for _, jobId in ipairs(rcall("LRANGE", KEYS[2], 0, -1)) do
+      if wanted[jobId] and not found[jobId] then found[jobId] = true else kept[#kept + 1] = jobId end
+    end
+    rcall("DEL", KEYS[2])
+    for from = 1, #kept, 7000 do
+      rcall("RPUSH", KEYS[2], unpack(kept, from, math.min(from + 6999, #kept)))
+    end
+    for jobId, i in pairs(wanted) do
+      if not found[jobId] then codes[i] = -3 end
+    end
+    return
+  end
+  for jobId, i in pairs(wanted) do
+    if rcall("LREM", KEYS[2], -1, jobId) == 0 then codes[i] = -3 end
+  end
+end
+
+local function releaseDedupOnFinish(deid, jobId)
   local deKey = baseKey .. "de:" .. deid
   local ttl = rcall("PTTL", deKey)
   if ttl == 0 or (ttl == -1 and rcall("GET", deKey) == jobId) then
@@ -49,76 +105,126 @@ local function releaseDedupOnFinish(jobKey, jobId)
   end
 end
 
-local function finish(jobId, jobKey, kind, value, keepCount, keepAge, keepLimit, attempts)
-  if not maxEvents then
-    maxEvents = eventsMaxLen(KEYS[7])
-    rcall("XTRIM", KEYS[6], "MAXLEN", "~", maxEvents)
-  end
+-- Finished jobs kept in each target set, the keep policies met, and job keys to delete.
+local kept = {completed = {}, failed = {}}
+local policies = {completed = {}, failed = {}}
+local doomed = {}
+local readyMoved, delayedMoved, finished = false, false, false
+
+local function dropJobKeys(jobKey)
+  local n = #doomed
+  doomed[n + 1] = jobKey
+  doomed[n + 2] = jobKey .. ":logs"
+  doomed[n + 3] = jobKey .. ":dependencies"
+  doomed[n + 4] = jobKey .. ":processed"
+  doomed[n + 5] = jobKey .. ":failed"
+  doomed[n + 6] = jobKey .. ":unsuccessful"
+end
+
+local function finish(i, jobId, jobKey, kind, f)
   finished = true
-  releaseDedupOnFinish(jobKey, jobId)
-  local attemptsMade = rcall("HINCRBY", jobKey, "atm", 1)
-  local setKey = kind == "completed" and KEYS[11] or KEYS[12]
+  if f[2] then releaseDedupOnFinish(f[2], jobId) end
+  local value = arg(i, 3)
+  local attemptsMade = (tonumber(f[3]) or 0) + 1
+  local keepCount = tonumber(arg(i, 5))
   local field = kind == "completed" and "returnvalue" or "failedReason"
   if keepCount ~= 0 then
-    rcall("ZADD", setKey, now, jobId)
-    rcall("HSET", jobKey, field, value, "finishedOn", now)
-    if kind == "failed" then rcall("HDEL", jobKey, "defa") end
-    keepOnly(setKey, keepCount, keepAge, keepLimit)
+    local set = kept[kind]
+    set[#set + 1] = now
+    set[#set + 1] = jobId
+    if kind == "failed" then
+      rcall("HSET", jobKey, "failedReason", value, "stacktrace", arg(i, 4), "finishedOn", now, "atm", attemptsMade)
+      if f[5] then rcall("HDEL", jobKey, "defa") end
+    else
+      rcall("HSET", jobKey, "returnvalue", value, "finishedOn", now, "atm", attemptsMade)
+    end
+    local policy = keepCount .. "|" .. arg(i, 6) .. "|" .. arg(i, 7)
+    if keepCount > 0 or arg(i, 6) ~= "" then policies[kind][policy] = {keepCount, tonumber(arg(i, 6)), tonumber(arg(i, 7)) or 1000} end
   else
-    deleteJobKeys(jobKey)
+    dropJobKeys(jobKey)
   end
   rcall("XADD", KEYS[6], "*", "event", kind, "jobId", jobId, field, value, "prev", "active")
-  if kind == "failed" and attemptsMade >= attempts then
+  if kind == "failed" and attemptsMade >= (tonumber(arg(i, 8)) or 0) then
     rcall("XADD", KEYS[6], "*", "event", "retries-exhausted", "jobId", jobId,
       "attemptsMade", attemptsMade)
   end
 end
 
-local function settle(i)
-  local at = 10 + (i - 1) * 11
-  local jobId, token, kind = ARGV[at], ARGV[at + 1], ARGV[at + 2]
-  local jobKey = baseKey .. jobId
-  if rcall("EXISTS", jobKey) == 0 then return -1 end
-  if kind == "completed" then
-    if rcall("SCARD", jobKey .. ":dependencies") ~= 0 then return -4 end
-    if rcall("ZCARD", jobKey .. ":unsuccessful") ~= 0 then return -9 end
-  end
-  local lockCode = releaseLock(jobKey, KEYS[9], jobId, token)
-  if lockCode ~= 0 then return lockCode end
-  if kind ~= "completed" and ARGV[at + 4] ~= "" then
-    rcall("HSET", jobKey, "failedReason", ARGV[at + 3], "stacktrace", ARGV[at + 4])
-  end
-  if rcall("LREM", KEYS[2], -1, jobId) == 0 then return -3 end
+local waitFront, waitBack = {}, {}
 
-  if kind == "retry" then
-    local priority = tonumber(rcall("HGET", jobKey, "priority")) or 0
-    enqueueReady(KEYS[1], KEYS[3], KEYS[4], jobId, priority, ARGV[at + 10] == "1")
-    rcall("HINCRBY", jobKey, "atm", 1)
-    maxEvents = maxEvents or eventsMaxLen(KEYS[7])
-    rcall("XADD", KEYS[6], "MAXLEN", "~", maxEvents, "*", "event", "waiting", "jobId", jobId,
-      "prev", "active")
-    readyMoved = true
-  elseif kind == "delay" then
-    local delay = tonumber(ARGV[at + 9])
-    local due = now + delay
-    rcall("HINCRBY", jobKey, "atm", 1)
-    rcall("HSET", jobKey, "delay", delay)
-    rcall("ZADD", KEYS[5], delayedScore(KEYS[5], due), jobId)
-    maxEvents = maxEvents or eventsMaxLen(KEYS[7])
-    rcall("XADD", KEYS[6], "MAXLEN", "~", maxEvents, "*", "event", "delayed", "jobId", jobId,
-      "delay", due)
-    delayedMoved = true
+local function retry(i, jobId, jobKey, f)
+  rcall("HSET", jobKey, "failedReason", arg(i, 3), "stacktrace", arg(i, 4), "atm", (tonumber(f[3]) or 0) + 1)
+  local priority = tonumber(f[4]) or 0
+  if priority > 0 then
+    rcall("ZADD", KEYS[3], priorityScore(KEYS[4], priority), jobId)
+  elseif arg(i, 10) == "1" then
+    waitFront[#waitFront + 1] = jobId
   else
-    local keepAge = ARGV[at + 6] ~= "" and tonumber(ARGV[at + 6]) or nil
-    local keepLimit = tonumber(ARGV[at + 7]) or 1000
-    finish(jobId, jobKey, kind, ARGV[at + 3], tonumber(ARGV[at + 5]), keepAge, keepLimit,
-      tonumber(ARGV[at + 8]) or 0)
+    waitBack[#waitBack + 1] = jobId
   end
-  return 0
+  rcall("XADD", KEYS[6], "MAXLEN", "~", eventsLen(), "*", "event", "waiting", "jobId", jobId, "prev", "active")
+  readyMoved = true
 end
 
+local function delay(i, jobId, jobKey, f)
+  local ms = tonumber(arg(i, 9))
+  local due = now + ms
+  rcall("HSET", jobKey, "failedReason", arg(i, 3), "stacktrace", arg(i, 4), "atm", (tonumber(f[3]) or 0) + 1, "delay", ms)
+  rcall("ZADD", KEYS[5], delayedScore(KEYS[5], due), jobId)
+  rcall("XADD", KEYS[6], "MAXLEN", "~", eventsLen(), "*", "event", "delayed", "jobId", jobId, "delay", due)
+  delayedMoved = true
+end
+
+local function keepOnly(setKey, keepCount, keepAge, keepLimit)
+  if keepAge then
+    local old = rcall("ZRANGEBYSCORE", setKey, 0, now - keepAge * 1000, "LIMIT", 0, keepLimit)
+    for _, id in ipairs(old) do dropJobKeys(baseKey .. id) end
+    if #old > 0 then rcall("ZREM", setKey, unpack(old)) end
+  end
+  if keepCount > 0 then
+    local extra = rcall("ZRANGE", setKey, 0, -(keepCount + 1))
+    for _, id in ipairs(extra) do dropJobKeys(baseKey .. id) end
+    if #extra > 0 then rcall("ZREMRANGEBYRANK", setKey, 0, #extra - 1) end
+  end
+end
+
+local fields = {}
 for i = 1, count do
-  codes[i] = settle(i)
+  fields[i] = rcall("HMGET", baseKey .. arg(i, 0), "name", "deid", "atm", "priority", "defa")
+end
+checkLocks(fields)
+leaveActive()
+
+local anyFinal = false
+for i = 1, count do
+  local kind = arg(i, 2)
+  if codes[i] == 0 and (kind == "completed" or kind == "failed") then anyFinal = true end
+end
+if anyFinal then rcall("XTRIM", KEYS[6], "MAXLEN", "~", eventsLen()) end
+
+for i = 1, count do
+  if codes[i] == 0 then
+    local jobId, kind = arg(i, 0), arg(i, 2)
+    local jobKey = baseKey .. jobId
+    if kind == "retry" then
+      retry(i, jobId, jobKey, fields[i])
+    elseif kind == "delay" then
+      delay(i, jobId, jobKey, fields[i])
+    else
+      finish(i, jobId, jobKey, kind, fields[i])
+    end
+  end
+end
+
+for _, kind in ipairs({"completed", "failed"}) do
+  local setKey = kind == "completed" and KEYS[11] or KEYS[12]
+  if #kept[kind] > 0 then rcall("ZADD", setKey, unpack(kept[kind])) end
+  for _, p in pairs(policies[kind]) do keepOnly(setKey, p[1], p[2], p[3]) end
+end
+if #waitBack > 0 then rcall("LPUSH", KEYS[1], unpack(waitBack)) end
+if #waitFront > 0 then rcall("RPUSH", KEYS[1], unpack(waitFront)) end
+for from = 1, #doomed, 6000 do
+  rcall("DEL", unpack(doomed, from, math.min(from + 5999, #doomed)))
 end
 if readyMoved and not isPausedOrMaxed(KEYS[7], KEYS[2]) then markReady(KEYS[8]) end
 if delayedMoved then markNextDelayed(KEYS[8], KEYS[5]) end

@@ -139,7 +139,6 @@ fn apply(
                 slots.push(job._slot);
             }
         }
-        shared.notify_if_idle(&active);
     }
     let jobs = match parse_fetched(&reply, 1) {
         Ok(f) if fetched => f.jobs,
@@ -154,6 +153,8 @@ fn apply(
     } else {
         shared.emit(events);
     }
+    let active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
+    shared.notify_if_idle(&active);
 }
 
 /// Gives up on outcomes the server rejected: frees their slots, leaving the jobs to the

@@ -3,40 +3,70 @@
 --   KEYS[1] wait, KEYS[2] active, KEYS[3] prioritized, KEYS[4] pc, KEYS[5] delayed,
 --   KEYS[6] events, KEYS[7] meta, KEYS[8] marker, KEYS[9] stalled, KEYS[10] limiter
 
--- Locks one job for a worker and returns {jobId, flat job hash}.
+-- Locks one job for a worker and returns {jobId, flat job hash} as it is after the start.
 local function takeJob(baseKey, jobId, now, token, lockDuration, workerName)
   local jobKey = baseKey .. jobId
   if token ~= "0" then
     rcall("SET", jobKey .. ":lock", token, "PX", lockDuration)
   end
   rcall("XADD", KEYS[6], "*", "event", "active", "jobId", jobId, "prev", "waiting")
-  if workerName then
-    rcall("HSET", jobKey, "processedOn", now, "pb", workerName)
-  else
-    rcall("HSET", jobKey, "processedOn", now)
+  local hash = rcall("HGETALL", jobKey)
+  local started, sawStarted, sawProcessedOn, sawName = 1, false, false, false
+  for i = 1, #hash, 2 do
+    local field = hash[i]
+    if field == "ats" then
+      started = (tonumber(hash[i + 1]) or 0) + 1
+      hash[i + 1] = tostring(started)
+      sawStarted = true
+    elseif field == "processedOn" then
+      hash[i + 1] = tostring(now)
+      sawProcessedOn = true
+    elseif field == "pb" and workerName then
+      hash[i + 1] = workerName
+      sawName = true
+    end
   end
-  rcall("HINCRBY", jobKey, "ats", 1)
-  return {jobId, rcall("HGETALL", jobKey)}
+  if not sawStarted then
+    hash[#hash + 1] = "ats"
+    hash[#hash + 1] = "1"
+  end
+  if not sawProcessedOn then
+    hash[#hash + 1] = "processedOn"
+    hash[#hash + 1] = tostring(now)
+  end
+  if workerName then
+    if not sawName then
+      hash[#hash + 1] = "pb"
+      hash[#hash + 1] = workerName
+    end
+    rcall("HSET", jobKey, "processedOn", now, "ats", started, "pb", workerName)
+  else
+    rcall("HSET", jobKey, "processedOn", now, "ats", started)
+  end
+  return {jobId, hash}
 end
 
--- Pops the next ready id into active: the tail of wait first, then the lowest prioritized score.
--- Returns the id, false when nothing is ready, or "" for a legacy marker id it dropped.
-local function popReady()
-  local jobId = rcall("RPOPLPUSH", KEYS[1], KEYS[2])
-  if jobId then
-    if string.sub(jobId, 1, 2) == "0:" then
-      rcall("LREM", KEYS[2], 1, jobId)
-      return ""
+-- Moves up to `count` ready ids into active: from the tail of wait first, then the lowest
+-- prioritized scores, as repeated single moves would. Legacy "0:" marker ids are dropped.
+local function popReady(count)
+  local ids = {}
+  while #ids < count do
+    local popped = rcall("RPOP", KEYS[1], count - #ids)
+    if not popped then break end
+    local legacy = false
+    for _, jobId in ipairs(popped) do
+      if string.sub(jobId, 1, 2) == "0:" then legacy = true else ids[#ids + 1] = jobId end
     end
-    return jobId
+    if not legacy then break end
   end
-  local popped = rcall("ZPOPMIN", KEYS[3])
-  if popped[1] then
-    rcall("LPUSH", KEYS[2], popped[1])
-    return popped[1]
+  if #ids < count then
+    local wanted = count - #ids
+    local popped = rcall("ZPOPMIN", KEYS[3], wanted)
+    for i = 1, #popped, 2 do ids[#ids + 1] = popped[i] end
+    if #popped / 2 < wanted then rcall("DEL", KEYS[4]) end
   end
-  rcall("DEL", KEYS[4])
-  return false
+  if #ids > 0 then rcall("LPUSH", KEYS[2], unpack(ids)) end
+  return ids
 end
 
 -- How many more jobs the global rate limit lets through, or the ttl (ms) to wait first.
@@ -69,18 +99,17 @@ local function fetchJobs(baseKey, now, token, lockDuration, count, limiterMax, l
   end
   if pausedOrMaxed then return {}, 0, 0, true end
   if concurrency then room = math.min(room, concurrency - activeCount) end
-  local duration = limiterDuration or tonumber(meta[4])
 
-  local jobs = {}
-  while #jobs < room do
-    local jobId = popReady()
-    if jobId == false then break end
-    if jobId ~= "" then
-      if maxJobs and rcall("INCR", KEYS[10]) == 1 and duration then
-        rcall("PEXPIRE", KEYS[10], math.floor(math.abs(duration)))
-      end
-      jobs[#jobs + 1] = takeJob(baseKey, jobId, now, token, lockDuration, workerName)
+  local ids = popReady(room)
+  if #ids > 0 and maxJobs then
+    local duration = limiterDuration or tonumber(meta[4])
+    if rcall("INCRBY", KEYS[10], #ids) == #ids and duration then
+      rcall("PEXPIRE", KEYS[10], math.floor(math.abs(duration)))
     end
+  end
+  local jobs = {}
+  for i, jobId in ipairs(ids) do
+    jobs[i] = takeJob(baseKey, jobId, now, token, lockDuration, workerName)
   end
 
   if #jobs > 0 then
