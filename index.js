@@ -7,9 +7,35 @@ const { Worker } = require('./lib/worker');
 const { QueueEvents } = require('./lib/queue-events');
 const { Job } = require('./lib/job');
 const errors = require('./lib/errors');
+const { markUnsupported } = require('./lib/unsupported');
 const { version } = require('./package.json');
 
 Worker.RateLimitError = () => new errors.RateLimitError();
+
+markUnsupported(Queue, [
+  'isMaxed', 'clean', 'retryJobs', 'promoteJobs', 'trimEvents', 'rateLimit',
+  'setGlobalConcurrency', 'getGlobalConcurrency', 'removeGlobalConcurrency',
+  'setGlobalRateLimit', 'getGlobalRateLimit', 'removeGlobalRateLimit', 'getRateLimitTtl',
+  'removeRateLimitKey', 'getDeduplicationJobId', 'removeDeduplicationKey', 'getVersion',
+  'getMeta', 'upsertJobScheduler', 'getJobScheduler', 'getJobSchedulers',
+  'getJobSchedulersCount', 'removeJobScheduler', 'removeOrphanedJobs', 'getCountsPerPriority',
+  'getRanges', 'getDependencies', 'getWorkers', 'getWorkersCount', 'getMetrics',
+  'exportPrometheusMetrics',
+]);
+markUnsupported(Worker, ['rateLimit', 'getNextJob', 'cancelJob', 'cancelAllJobs'], {
+  sync: ['cancelJob', 'cancelAllJobs'],
+});
+markUnsupported(
+  Job,
+  [
+    'updateData', 'clearLogs', 'removeChildDependency', 'removeUnprocessedChildren',
+    'removeDeduplicationKey', 'extendLock', 'moveToCompleted', 'moveToFailed', 'moveToWait',
+    'moveToDelayed', 'moveToWaitingChildren', 'changeDelay', 'changePriority', 'promote',
+    'discard', 'getChildrenValues', 'getIgnoredChildrenFailures', 'getDependencies',
+    'getDependenciesCount',
+  ],
+  { statics: ['create', 'createBulk', 'fromJSON', 'addJobLog'], sync: ['discard'] },
+);
 
 module.exports = {
   Queue,
