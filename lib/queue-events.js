@@ -40,7 +40,9 @@ class QueueEvents extends EventEmitter {
         ),
     );
     if (this.opts.autorun) {
-      this.run().catch((err) => this.emit('error', err));
+      this.run().catch((err) => {
+        if (!this.closing) this.emit('error', err);
+      });
     }
   }
 

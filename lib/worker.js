@@ -77,7 +77,9 @@ class Worker extends EventEmitter {
       this._resolveClosed = resolve;
     });
     if (this.opts.autorun && this.processFn) {
-      this.run().catch((err) => this.emit('error', err));
+      this.run().catch((err) => {
+        if (!this.closing) this.emit('error', err);
+      });
     }
   }
 

@@ -82,35 +82,27 @@ impl QueueEvents {
         })
     }
 
-    /// Starts reading; returns once the starting point is fixed, so no later event is missed.
+    /// Starts reading; returns once the starting point is fixed, so no later event is
+    /// missed. While Redis is unreachable it keeps trying (reporting each failure to the
+    /// host) and returns `Closed` if `close` comes first.
     pub async fn run(&self, host: Arc<dyn EventsHost>) -> Result<()> {
-        if self
-            .task
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         {
-            return Err(Error::InvalidArgument(
-                "Queue Events is already running.".into(),
-            ));
+            let mut task = self.task.lock().unwrap_or_else(|e| e.into_inner());
+            if task.is_some() {
+                return Err(Error::InvalidArgument(
+                    "Queue Events is already running.".into(),
+                ));
+            }
+            let reader = Reader {
+                core: self.core.clone(),
+                block_ms: self.opts.blocking_timeout,
+                name: self.client_name(),
+            };
+            let start = self.opts.last_event_id.clone();
+            *task = Some(tokio::spawn(reader.run(start, host, ready_tx)));
         }
-        let mut conn = self.connect().await?;
-        let start = match &self.opts.last_event_id {
-            Some(id) => id.clone(),
-            None => last_id(&mut conn, &self.core).await?,
-        };
-        let reader = Reader {
-            core: self.core.clone(),
-            block_ms: self.opts.blocking_timeout,
-            name: self.client_name(),
-        };
-        let handle = tokio::spawn(reader.run(conn, start, host));
-        *self.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
-        Ok(())
-    }
-
-    async fn connect(&self) -> Result<MultiplexedConnection> {
-        self.core.conn.blocking(Some(&self.client_name())).await
+        ready_rx.await.map_err(|_| Error::Closed)
     }
 
     fn client_name(&self) -> String {
@@ -154,9 +146,26 @@ struct Reader {
 }
 
 impl Reader {
-    async fn run(self, conn: MultiplexedConnection, mut last: String, host: Arc<dyn EventsHost>) {
-        let mut conn = Some(conn);
+    async fn run(
+        self,
+        start: Option<String>,
+        host: Arc<dyn EventsHost>,
+        ready: tokio::sync::oneshot::Sender<()>,
+    ) {
         let mut retry = Duration::from_millis(100);
+        let (conn, mut last) = loop {
+            match self.start(&start).await {
+                Ok(started) => break started,
+                Err(err) => {
+                    host.error(err);
+                    tokio::time::sleep(retry).await;
+                    retry = (retry * 2).min(Duration::from_secs(5));
+                }
+            }
+        };
+        let _ = ready.send(());
+        let mut conn = Some(conn);
+        retry = Duration::from_millis(100);
         loop {
             let result = match conn.as_mut() {
                 Some(c) => self.read(c, &last).await,
@@ -184,6 +193,16 @@ impl Reader {
                 }
             }
         }
+    }
+
+    /// Connects and fixes the id to read after: the given one, or the stream's last.
+    async fn start(&self, start: &Option<String>) -> Result<(MultiplexedConnection, String)> {
+        let mut conn = self.core.conn.blocking(Some(&self.name)).await?;
+        let last = match start {
+            Some(id) => id.clone(),
+            None => last_id(&mut conn, &self.core).await?,
+        };
+        Ok((conn, last))
     }
 
     async fn read(&self, conn: &mut MultiplexedConnection, last: &str) -> Result<Vec<StreamEvent>> {

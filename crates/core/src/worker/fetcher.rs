@@ -8,7 +8,7 @@ use redis::aio::MultiplexedConnection;
 use redis::Value;
 use tokio::sync::{watch, OwnedSemaphorePermit};
 
-use super::{RunState, Shared};
+use super::{RunState, Shared, WorkerEvent};
 use crate::error::{Error, Result};
 use crate::job::{value_int, value_string, Job};
 use crate::scripts;
@@ -27,6 +27,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
     let mut state = shared.state.subscribe();
     let mut blocking: Option<MultiplexedConnection> = None;
     let mut retry_delay = Duration::from_millis(100);
+    let mut connected = false;
     loop {
         let current = *state.borrow_and_update();
         match current {
@@ -38,6 +39,16 @@ pub(super) async fn run(shared: Arc<Shared>) {
                 continue;
             }
             RunState::Running => {}
+        }
+        if !connected {
+            if let Err(err) = shared.core.conn().await {
+                shared.emit_error(&err);
+                sleep_unless_changed(&mut state, retry_delay).await;
+                retry_delay = next_delay(retry_delay, &shared);
+                continue;
+            }
+            connected = true;
+            shared.emit(vec![WorkerEvent::Ready]);
         }
         let Some(mut slots) = take_slots(&shared, &mut state).await else {
             continue;
@@ -77,6 +88,11 @@ pub(super) async fn run(shared: Arc<Shared>) {
             sleep_unless_changed(&mut state, retry_delay).await;
         }
     }
+}
+
+/// Doubles a retry delay, up to the worker's `runRetryDelay`.
+fn next_delay(delay: Duration, shared: &Shared) -> Duration {
+    (delay * 2).min(Duration::from_millis(shared.opts.run_retry_delay))
 }
 
 /// Waits for at least one free slot, then takes every other free one.

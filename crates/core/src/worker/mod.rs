@@ -289,7 +289,9 @@ impl Worker {
         )
     }
 
-    /// Connects, then starts fetching, renewing locks and checking for stalled jobs.
+    /// Starts fetching, renewing locks and checking for stalled jobs. Connection trouble
+    /// is reported as `Error` events while the worker retries; `Ready` follows the first
+    /// successful connection.
     pub async fn run(&self) -> Result<()> {
         let reports = self
             .reports
@@ -298,9 +300,7 @@ impl Worker {
             .take()
             .ok_or_else(|| Error::InvalidArgument("Worker is already running.".into()))?;
         let shared = &self.shared;
-        shared.core.conn().await?;
         shared.state.send_replace(RunState::Running);
-        shared.emit(vec![WorkerEvent::Ready]);
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         tasks.push(tokio::spawn(finisher::run(shared.clone(), reports)));
         tasks.push(tokio::spawn(fetcher::run(shared.clone())));
