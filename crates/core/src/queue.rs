@@ -582,6 +582,8 @@ impl Queue {
             .key(&k.meta)
             .key(&k.active)
             .key(&k.marker)
+            .key(&k.prioritized)
+            .key(&k.pc)
             .arg(id)
             .arg(flag(lifo))
             .arg(state)

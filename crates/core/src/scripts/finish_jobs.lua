@@ -177,7 +177,7 @@ end
 
 local function keepOnly(setKey, keepCount, keepAge, keepLimit)
   if keepAge then
-    local old = rcall("ZRANGEBYSCORE", setKey, 0, now - keepAge * 1000, "LIMIT", 0, keepLimit)
+    local old = rcall("ZREVRANGEBYSCORE", setKey, now - keepAge * 1000, "-inf", "LIMIT", 0, keepLimit)
     for _, id in ipairs(old) do dropJobKeys(baseKey .. id) end
     if #old > 0 then rcall("ZREM", setKey, unpack(old)) end
   end

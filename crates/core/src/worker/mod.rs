@@ -233,6 +233,7 @@ pub struct Worker {
     shared: Arc<Shared>,
     reports: Mutex<Option<mpsc::UnboundedReceiver<Report>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    fetcher: Mutex<Option<JoinHandle<()>>>,
     closed: Notify,
     is_closed: AtomicBool,
 }
@@ -261,6 +262,7 @@ impl Worker {
             shared,
             reports: Mutex::new(Some(rx)),
             tasks: Mutex::new(Vec::new()),
+            fetcher: Mutex::new(None),
             closed: Notify::new(),
             is_closed: AtomicBool::new(false),
         })
@@ -303,7 +305,8 @@ impl Worker {
         shared.state.send_replace(RunState::Running);
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         tasks.push(tokio::spawn(finisher::run(shared.clone(), reports)));
-        tasks.push(tokio::spawn(fetcher::run(shared.clone())));
+        *self.fetcher.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(tokio::spawn(fetcher::run(shared.clone())));
         if !shared.opts.skip_lock_renewal {
             tasks.push(tokio::spawn(locks::run(shared.clone())));
         }
@@ -380,6 +383,18 @@ impl Worker {
         let was_running = self.shared.run_state() != RunState::Idle;
         self.shared.state.send_replace(RunState::Closing);
         self.shared.emit(vec![WorkerEvent::Closing]);
+        let fetcher = self
+            .fetcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(fetcher) = fetcher {
+            if force {
+                fetcher.abort();
+            } else {
+                let _ = fetcher.await;
+            }
+        }
         if was_running && !force {
             self.wait_idle().await;
         }
