@@ -140,6 +140,13 @@ impl ConnectionOptions {
     }
 }
 
+/// Whether a command failed because the connection had already died (redis-rs reports a
+/// closed connection as a broken pipe). Sending it again on a fresh connection is what
+/// ioredis does with the commands in flight when it reconnects.
+pub(crate) fn connection_was_closed(err: &redis::RedisError) -> bool {
+    err.is_connection_dropped() && err.to_string().to_lowercase().contains("broken pipe")
+}
+
 fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }

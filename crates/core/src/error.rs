@@ -109,7 +109,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::InvalidArgument(msg) => f.write_str(msg),
-            Error::Connection { addr, message } => write!(f, "connect {message} {addr}"),
+            Error::Connection { addr, message } if message.starts_with("ECONN") => {
+                write!(f, "connect {message} {addr}")
+            }
+            Error::Connection { addr, message } => write!(f, "{message} (Redis at {addr})"),
             Error::Redis(msg) => f.write_str(msg),
             Error::Script {
                 code,

@@ -101,20 +101,41 @@ impl QueueCore {
         self.conn.get().await
     }
 
-    /// Runs a prepared script invocation, naming the server on connection errors.
+    /// Runs a prepared script invocation, naming the server on connection errors. A call
+    /// that found its connection closed is sent once more on a new one.
     pub async fn invoke<T: FromRedisValue>(&self, inv: &redis::ScriptInvocation<'_>) -> Result<T> {
         let mut conn = self.conn().await?;
-        inv.invoke_async(&mut conn)
-            .await
-            .map_err(|e| self.conn.options().error(e))
+        match inv.invoke_async(&mut conn).await {
+            Err(e) if crate::connection::connection_was_closed(&e) => inv
+                .invoke_async(&mut conn)
+                .await
+                .map_err(|e| self.conn.options().error(e)),
+            other => other.map_err(|e| self.conn.options().error(e)),
+        }
     }
 
-    /// Runs a plain command.
+    /// Runs a plain command (resent once on a closed connection, like `invoke`).
     pub async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
         let mut conn = self.conn().await?;
-        cmd.query_async(&mut conn)
-            .await
-            .map_err(|e| self.conn.options().error(e))
+        match cmd.query_async(&mut conn).await {
+            Err(e) if crate::connection::connection_was_closed(&e) => cmd
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| self.conn.options().error(e)),
+            other => other.map_err(|e| self.conn.options().error(e)),
+        }
+    }
+
+    /// Runs a pipeline (resent once on a closed connection, like `invoke`).
+    pub async fn pipeline<T: FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T> {
+        let mut conn = self.conn().await?;
+        match pipe.query_async(&mut conn).await {
+            Err(e) if crate::connection::connection_was_closed(&e) => pipe
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| self.conn.options().error(e)),
+            other => other.map_err(|e| self.conn.options().error(e)),
+        }
     }
 
     /// Stores a batch of prepared jobs in one script call; returns their ids.
@@ -311,11 +332,7 @@ impl Queue {
             pipe.cmd(cmd).arg(keys.state(state));
             names.push(t.clone());
         }
-        let mut conn = self.inner.core.conn().await?;
-        let counts: Vec<i64> = pipe
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| self.inner.core.conn.options().error(e))?;
+        let counts: Vec<i64> = self.inner.core.pipeline(&pipe).await?;
         Ok(names.into_iter().zip(counts).collect())
     }
 
@@ -347,11 +364,7 @@ impl Queue {
             };
             lists.push(state.is_list());
         }
-        let mut conn = self.inner.core.conn().await?;
-        let ranges: Vec<Vec<String>> = pipe
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| self.inner.core.conn.options().error(e))?;
+        let ranges: Vec<Vec<String>> = self.inner.core.pipeline(&pipe).await?;
         let mut seen = std::collections::HashSet::new();
         let mut ids = Vec::new();
         for (mut range, is_list) in ranges.into_iter().zip(lists) {
@@ -372,11 +385,7 @@ impl Queue {
         for id in ids {
             pipe.cmd("HGETALL").arg(self.keys().job(id));
         }
-        let mut conn = self.inner.core.conn().await?;
-        let hashes: Vec<Value> = pipe
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| self.inner.core.conn.options().error(e))?;
+        let hashes: Vec<Value> = self.inner.core.pipeline(&pipe).await?;
         Ok(ids
             .iter()
             .zip(hashes.iter())
@@ -548,10 +557,7 @@ impl Queue {
         let mut pipe = redis::pipe();
         pipe.cmd("LRANGE").arg(&key).arg(start).arg(end);
         pipe.cmd("LLEN").arg(&key);
-        let mut conn = self.inner.core.conn().await?;
-        pipe.query_async(&mut conn)
-            .await
-            .map_err(|e| self.inner.core.conn.options().error(e))
+        self.inner.core.pipeline(&pipe).await
     }
 
     /// Sends a completed or failed job back to wait (BullMQ's `job.retry`).

@@ -29,11 +29,12 @@ pub(super) async fn run(shared: Arc<Shared>, mut reports: mpsc::UnboundedReceive
 
 /// Decides each reported attempt; outcomes for jobs the worker no longer holds are dropped.
 fn prepare(shared: &Shared, reports: impl Iterator<Item = Report>) -> Vec<Settlement> {
-    let active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
+    let mut active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
     let keep = shared.keep_defaults();
     reports
         .filter_map(|r| {
-            let held = active.get(&r.job_id)?;
+            let held = active.get_mut(&r.job_id)?;
+            held.settling = true;
             let mut s = settle(&r.job_id, &held.info, r.outcome, keep);
             s.unseen = held.unseen.clone();
             Some(s)

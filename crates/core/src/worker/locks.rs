@@ -44,7 +44,7 @@ fn due_for_renewal(shared: &Shared, age: Duration) -> Vec<(String, String)> {
     let mut active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
     active
         .iter_mut()
-        .filter(|(_, job)| now.duration_since(job.renewed_at) >= age)
+        .filter(|(_, job)| !job.settling && now.duration_since(job.renewed_at) >= age)
         .map(|(id, job)| {
             job.renewed_at = now;
             (id.clone(), job.info.token.clone())
@@ -64,12 +64,22 @@ async fn extend(shared: &Shared, jobs: &[(String, String)]) -> Result<Vec<String
     shared.core.invoke(&inv).await
 }
 
+/// Reports lost locks of jobs still held; a job settled meanwhile gave its lock up itself.
 fn report_lost(shared: &Shared, lost: Vec<String>) {
+    let lost: Vec<String> = {
+        let active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
+        lost.into_iter()
+            .filter(|id| active.get(id).is_some_and(|job| !job.settling))
+            .collect()
+    };
+    if lost.is_empty() {
+        return;
+    }
     let mut events: Vec<WorkerEvent> = lost
         .iter()
         .map(|id| WorkerEvent::Error {
             message: format!("could not renew lock for job {id}"),
-            job_id: Some(id.clone()),
+            job_id: None,
         })
         .collect();
     events.push(WorkerEvent::LockRenewalFailed { job_ids: lost });

@@ -100,6 +100,8 @@ struct ActiveJob {
     renewed_at: Instant,
     /// Set when the job fails before the host sees it.
     unseen: Option<Box<Job>>,
+    /// Set once its outcome is on its way to Redis: the lock is no longer renewed.
+    settling: bool,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -186,6 +188,7 @@ impl Shared {
                         info,
                         renewed_at: Instant::now(),
                         unseen: failure.is_some().then(|| Box::new(job.clone())),
+                        settling: false,
                         _slot: slot,
                     },
                 );
