@@ -33,6 +33,16 @@ describe('QueueEvents across implementations', () => {
         listeners.push({ side, qe, rec: recordEvents(qe, EVENT_NAMES) });
       }
 
+      const ok = await q.add('ok', { a: 1, b: 2 });
+      // attempts 2 and no backoff: one immediate retry, then the final failure.
+      const bad = await q.add('bad', { a: 0 }, { attempts: 2 });
+
+      // Per-job events, registered before any worker exists.
+      for (const l of listeners) {
+        l.perJob = recordEvents(l.qe, [`completed:${ok.id}`, `progress:${ok.id}`, `failed:${bad.id}`, `active:${bad.id}`]);
+      }
+
+      // The worker starts only now, so no job event can precede the per-job listeners.
       const workerProgress = [];
       const worker = s.add(
         new w.lib.Worker(
@@ -47,15 +57,6 @@ describe('QueueEvents across implementations', () => {
         ),
       );
       worker.on('progress', (job, progress) => workerProgress.push({ id: job.id, progress }));
-
-      const ok = await q.add('ok', { a: 1, b: 2 });
-      // attempts 2 and no backoff: one immediate retry, then the final failure.
-      const bad = await q.add('bad', { a: 0 }, { attempts: 2 });
-
-      // Per-job events, registered before anything can have finished.
-      for (const l of listeners) {
-        l.perJob = recordEvents(l.qe, [`completed:${ok.id}`, `progress:${ok.id}`, `failed:${bad.id}`, `active:${bad.id}`]);
-      }
 
       for (const l of listeners) {
         // eslint-disable-next-line no-await-in-loop
