@@ -4,6 +4,7 @@
 
 const { EventEmitter } = require('node:events');
 const { binding, call, wait } = require('./native');
+const { Requests } = require('./requests');
 const { normalizeConnection } = require('./connection');
 const { Job } = require('./job');
 const { dataJson, optsJson } = require('./serialize');
@@ -28,6 +29,7 @@ class Queue extends EventEmitter {
     this.jobsOpts = opts.defaultJobOptions || {};
     this.closing = undefined;
     const maxLen = opts.streams && opts.streams.events && opts.streams.events.maxLen;
+    this._requests = new Requests();
     this._native = call(
       () =>
         new binding.NativeQueue(String(name ?? ''), {
@@ -55,9 +57,10 @@ class Queue extends EventEmitter {
   }
 
   async add(name, data, opts) {
-    const job = Job.fromNative(this, await wait(this._native.add(String(name), dataJson(data), optsJson(opts))));
-    this.emit('waiting', job);
-    return job;
+    const [added] = await this._requests.send((replier, request) =>
+      this._native.addWith(replier, request, String(name), dataJson(data), optsJson(opts)),
+    );
+    return this._added(added, name, data);
   }
 
   async addBulk(jobs) {
@@ -66,12 +69,18 @@ class Queue extends EventEmitter {
       data: dataJson(j.data),
       opts: optsJson(j.opts),
     }));
-    const added = await wait(this._native.addBulk(natives));
-    return added.map((raw) => {
-      const job = Job.fromNative(this, raw);
-      this.emit('waiting', job);
-      return job;
-    });
+    const added = await this._requests.send((replier, request) =>
+      this._native.addBulkWith(replier, request, natives),
+    );
+    return added.map((raw, i) => this._added(raw, jobs[i].name, jobs[i].data));
+  }
+
+  // The Job of a fresh add, from the caller's own name and data (not read back).
+  _added(raw, name, data) {
+    const job = new Job(this, name, data, JSON.parse(raw.opts), raw.id);
+    job.timestamp = raw.timestamp;
+    this.emit('waiting', job);
+    return job;
   }
 
   async getJob(jobId) {

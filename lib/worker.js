@@ -213,7 +213,7 @@ class Worker extends EventEmitter {
     this._outcomes.push(outcome);
     if (this._flushScheduled) return;
     this._flushScheduled = true;
-    setImmediate(() => {
+    queueMicrotask(() => {
       this._flushScheduled = false;
       const batch = this._outcomes;
       this._outcomes = [];

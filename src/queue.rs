@@ -5,6 +5,7 @@ use napi::bindgen_prelude::Result;
 use napi_derive::napi;
 
 use crate::convert::{connection, js_error, parse_json, JsConnection, JsJob};
+use crate::reply::NativeReplier;
 
 /// Queue options, normalised by the JS layer.
 #[napi(object)]
@@ -24,6 +25,25 @@ pub struct JsNewJob {
     pub name: String,
     pub data: String,
     pub opts: String,
+}
+
+/// What the JS layer needs of a job it just added (it already has the name and data).
+#[napi(object)]
+pub struct JsAdded {
+    pub id: String,
+    pub timestamp: f64,
+    /// The job's options as BullMQ's `Job` shows them, as JSON text.
+    pub opts: String,
+}
+
+impl From<bullrush_core::Job> for JsAdded {
+    fn from(job: bullrush_core::Job) -> JsAdded {
+        JsAdded {
+            opts: job.public_opts(),
+            id: job.id,
+            timestamp: job.timestamp as f64,
+        }
+    }
 }
 
 /// Whether a job has finished: code -1 missing, 0 pending, 1 completed, 2 failed.
@@ -88,25 +108,43 @@ impl NativeQueue {
             .map_err(js_error)
     }
 
+    /// Adds a job; the answer arrives on `replier` as request `request`.
     #[napi]
-    pub async fn add(&self, name: String, data: String, opts: String) -> Result<JsJob> {
+    pub fn add_with(
+        &self,
+        replier: &NativeReplier,
+        request: u32,
+        name: String,
+        data: String,
+        opts: String,
+    ) -> Result<()> {
         let opts = parse_json(&opts)?;
-        let job = self
-            .inner
-            .add(&name, &data, &opts)
-            .await
-            .map_err(js_error)?;
-        Ok(job.into())
+        let queue = self.inner.clone();
+        replier.spawn(request, async move {
+            let job = queue.add(&name, &data, &opts).await?;
+            Ok(vec![job.into()])
+        });
+        Ok(())
     }
 
+    /// Adds many jobs; the answer arrives on `replier` as request `request`.
     #[napi]
-    pub async fn add_bulk(&self, jobs: Vec<JsNewJob>) -> Result<Vec<JsJob>> {
+    pub fn add_bulk_with(
+        &self,
+        replier: &NativeReplier,
+        request: u32,
+        jobs: Vec<JsNewJob>,
+    ) -> Result<()> {
         let parsed = jobs
             .into_iter()
             .map(|j| Ok((j.name, j.data, parse_json(&j.opts)?)))
             .collect::<Result<Vec<_>>>()?;
-        let added = self.inner.add_bulk(&parsed).await.map_err(js_error)?;
-        Ok(added.into_iter().map(JsJob::from).collect())
+        let queue = self.inner.clone();
+        replier.spawn(request, async move {
+            let added = queue.add_bulk(&parsed).await?;
+            Ok(added.into_iter().map(JsAdded::from).collect())
+        });
+        Ok(())
     }
 
     #[napi]

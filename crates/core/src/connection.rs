@@ -119,7 +119,14 @@ impl ConnectionOptions {
     }
 
     fn client(&self) -> Result<redis::Client> {
-        redis::Client::open(self.url()).map_err(|e| Error::InvalidArgument(e.to_string()))
+        use redis::IntoConnectionInfo;
+        let invalid = |e: redis::RedisError| Error::InvalidArgument(e.to_string());
+        let info = self
+            .url()
+            .into_connection_info()
+            .map_err(invalid)?
+            .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+        redis::Client::open(info).map_err(invalid)
     }
 
     /// Turns a Redis client error into an engine error that names this server.

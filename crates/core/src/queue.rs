@@ -1,12 +1,14 @@
 //! The producer and admin side of a queue.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use redis::aio::ConnectionManager;
 use redis::{FromRedisValue, Value};
 use serde_json::Value as Json;
-use tokio::sync::{mpsc, oneshot, Mutex, OnceCell};
+use tokio::sync::OnceCell;
 
+use crate::coalesce::{AddCoalescer, ADD_BATCH};
 use crate::connection::{Connection, ConnectionOptions};
 use crate::error::{Error, Result};
 use crate::job::{value_int, value_string, Job};
@@ -16,9 +18,6 @@ use crate::scripts;
 
 /// The `version` a bullrush queue writes into the queue's meta hash.
 pub const VERSION: &str = concat!("bullrush:", env!("CARGO_PKG_VERSION"));
-
-/// How many jobs one add script call stores at most.
-const ADD_BATCH: usize = 1000;
 
 /// Options of a queue (BullMQ's `QueueOptions`).
 #[derive(Debug, Clone)]
@@ -70,11 +69,6 @@ pub enum Finished {
     Pending,
     Completed(String),
     Failed(String),
-}
-
-struct AddRequest {
-    job: NewJob,
-    reply: oneshot::Sender<Result<String>>,
 }
 
 /// The parts of a queue shared by producers, workers and listeners.
@@ -193,7 +187,8 @@ struct QueueInner {
     core: Arc<QueueCore>,
     opts: QueueOptions,
     meta: OnceCell<()>,
-    adder: Mutex<Option<mpsc::UnboundedSender<AddRequest>>>,
+    adds: Arc<AddCoalescer>,
+    closed: AtomicBool,
 }
 
 impl Queue {
@@ -210,7 +205,8 @@ impl Queue {
                 core: Arc::new(core),
                 opts,
                 meta: OnceCell::new(),
-                adder: Mutex::new(None),
+                adds: Arc::default(),
+                closed: AtomicBool::new(false),
             }),
         })
     }
@@ -270,22 +266,16 @@ impl Queue {
 
     /// Adds one job; concurrent calls share script calls. Returns the stored job.
     pub async fn add(&self, name: &str, data: &str, opts: &Json) -> Result<Job> {
+        self.check_open()?;
         let job = self.prepare(name, data, opts)?;
         self.wait_until_ready().await?;
-        let (reply, rx) = oneshot::channel();
-        self.adder()
-            .await
-            .send(AddRequest {
-                job: job.clone(),
-                reply,
-            })
-            .map_err(|_| Error::Closed)?;
-        let id = rx.await.map_err(|_| Error::Closed)??;
+        let id = self.inner.adds.add(&self.inner.core, job.clone()).await?;
         Ok(stored_job(id, job))
     }
 
     /// Adds many jobs in as few script calls as possible; all are validated first.
     pub async fn add_bulk(&self, jobs: &[(String, String, Json)]) -> Result<Vec<Job>> {
+        self.check_open()?;
         let prepared = jobs
             .iter()
             .map(|(name, data, opts)| self.prepare(name, data, opts))
@@ -302,17 +292,6 @@ impl Queue {
             );
         }
         Ok(out)
-    }
-
-    async fn adder(&self) -> mpsc::UnboundedSender<AddRequest> {
-        let mut slot = self.inner.adder.lock().await;
-        if let Some(tx) = slot.as_ref() {
-            return tx.clone();
-        }
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run_adder(self.inner.core.clone(), rx));
-        *slot = Some(tx.clone());
-        tx
     }
 
     /// Reads one job; `None` when it does not exist.
@@ -604,9 +583,16 @@ impl Queue {
         QueueCore::check_code(code, id, "reprocessJob", state).map(|_| ())
     }
 
-    /// Stops the background adder; pending adds still finish.
+    /// Refuses further adds; adds already made still finish.
     pub async fn close(&self) {
-        self.inner.adder.lock().await.take();
+        self.inner.closed.store(true, Ordering::Release);
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        Ok(())
     }
 }
 
@@ -634,25 +620,5 @@ fn stored_job(id: String, job: NewJob) -> Job {
         delay: job.delay,
         priority: job.priority,
         ..Job::default()
-    }
-}
-
-/// Collects concurrent `add` calls into shared script calls.
-async fn run_adder(core: Arc<QueueCore>, mut rx: mpsc::UnboundedReceiver<AddRequest>) {
-    let mut batch = Vec::new();
-    while rx.recv_many(&mut batch, ADD_BATCH).await > 0 {
-        let jobs: Vec<&NewJob> = batch.iter().map(|r| &r.job).collect();
-        match core.add_jobs(&jobs).await {
-            Ok(ids) => {
-                for (req, id) in batch.drain(..).zip(ids) {
-                    let _ = req.reply.send(Ok(id));
-                }
-            }
-            Err(err) => {
-                for req in batch.drain(..) {
-                    let _ = req.reply.send(Err(err.clone()));
-                }
-            }
-        }
     }
 }
