@@ -9,7 +9,8 @@
 -- that job is left untouched and its id is returned (BullMQ's `duplicated`).
 local baseKey = ARGV[1]
 local count = tonumber(ARGV[2])
-local maxEvents = eventsMaxLen(KEYS[7])
+local meta = readMeta(KEYS[7])
+local maxEvents = eventsLen(meta)
 local counter = rcall("INCRBY", KEYS[9], count) - count
 local ids = {}
 local back, front = {}, {}
@@ -54,6 +55,6 @@ for i = 1, count do
 end
 if #back > 0 then rcall("LPUSH", KEYS[1], unpack(back)) end
 if #front > 0 then rcall("RPUSH", KEYS[1], unpack(front)) end
-if ready and not isPausedOrMaxed(KEYS[7], KEYS[2]) then markReady(KEYS[8]) end
+if ready and not metaPausedOrMaxed(meta, KEYS[2]) then markReady(KEYS[8]) end
 if delayed then markNextDelayed(KEYS[8], KEYS[5]) end
 return ids

@@ -19,15 +19,10 @@ local baseKey = ARGV[1]
 local now = tonumber(ARGV[2])
 local count = tonumber(ARGV[9])
 local codes = {}
-local maxEvents
+local meta = readMeta(KEYS[7])
 
 local function arg(i, offset)
   return ARGV[10 + (i - 1) * 11 + offset]
-end
-
-local function eventsLen()
-  maxEvents = maxEvents or eventsMaxLen(KEYS[7])
-  return maxEvents
 end
 
 -- Lock checks for the whole batch, from one MGET; returns the ids cleared to leave active.
@@ -143,7 +138,8 @@ local function finish(i, jobId, jobKey, kind, f)
   else
     dropJobKeys(jobKey)
   end
-  rcall("XADD", KEYS[6], "*", "event", kind, "jobId", jobId, field, value, "prev", "active")
+  rcall("XADD", KEYS[6], "MAXLEN", "~", eventsLen(meta), "*", "event", kind, "jobId", jobId, field, value,
+    "prev", "active")
   if kind == "failed" and attemptsMade >= (tonumber(arg(i, 8)) or 0) then
     rcall("XADD", KEYS[6], "*", "event", "retries-exhausted", "jobId", jobId,
       "attemptsMade", attemptsMade)
@@ -162,7 +158,7 @@ local function retry(i, jobId, jobKey, f)
   else
     waitBack[#waitBack + 1] = jobId
   end
-  rcall("XADD", KEYS[6], "MAXLEN", "~", eventsLen(), "*", "event", "waiting", "jobId", jobId, "prev", "active")
+  rcall("XADD", KEYS[6], "MAXLEN", "~", eventsLen(meta), "*", "event", "waiting", "jobId", jobId, "prev", "active")
   readyMoved = true
 end
 
@@ -171,7 +167,7 @@ local function delay(i, jobId, jobKey, f)
   local due = now + ms
   rcall("HSET", jobKey, "failedReason", arg(i, 3), "stacktrace", arg(i, 4), "atm", (tonumber(f[3]) or 0) + 1, "delay", ms)
   rcall("ZADD", KEYS[5], delayedScore(KEYS[5], due), jobId)
-  rcall("XADD", KEYS[6], "MAXLEN", "~", eventsLen(), "*", "event", "delayed", "jobId", jobId, "delay", due)
+  rcall("XADD", KEYS[6], "MAXLEN", "~", eventsLen(meta), "*", "event", "delayed", "jobId", jobId, "delay", due)
   delayedMoved = true
 end
 
@@ -194,13 +190,6 @@ for i = 1, count do
 end
 checkLocks(fields)
 leaveActive()
-
-local anyFinal = false
-for i = 1, count do
-  local kind = arg(i, 2)
-  if codes[i] == 0 and (kind == "completed" or kind == "failed") then anyFinal = true end
-end
-if anyFinal then rcall("XTRIM", KEYS[6], "MAXLEN", "~", eventsLen()) end
 
 for i = 1, count do
   if codes[i] == 0 then
@@ -226,13 +215,13 @@ if #waitFront > 0 then rcall("RPUSH", KEYS[1], unpack(waitFront)) end
 for from = 1, #doomed, 6000 do
   rcall("DEL", unpack(doomed, from, math.min(from + 5999, #doomed)))
 end
-if readyMoved and not isPausedOrMaxed(KEYS[7], KEYS[2]) then markReady(KEYS[8]) end
+if readyMoved and not metaPausedOrMaxed(meta, KEYS[2]) then markReady(KEYS[8]) end
 if delayedMoved then markNextDelayed(KEYS[8], KEYS[5]) end
 
 local fetchCount = tonumber(ARGV[5])
 local jobs, ttl, nextDue, blocked = {}, 0, 0, false
 if fetchCount > 0 then
-  jobs, ttl, nextDue, blocked = fetchJobs(baseKey, now, ARGV[3], ARGV[4], fetchCount,
+  jobs, ttl, nextDue, blocked = fetchJobs(meta, baseKey, now, ARGV[3], ARGV[4], fetchCount,
     tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8] ~= "" and ARGV[8] or nil)
 end
 if finished and #jobs == 0 and not blocked and nextDue == 0

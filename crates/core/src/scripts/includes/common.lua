@@ -12,6 +12,30 @@ local function eventsMaxLen(metaKey)
   return 10000
 end
 
+-- The meta fields the hot scripts need, read in one call: paused, concurrency, max,
+-- duration and the events MAXLEN (see eventsLen).
+local function readMeta(metaKey)
+  local m = rcall("HMGET", metaKey, "paused", "concurrency", "max", "duration", "opts.maxLenEvents")
+  return {key = metaKey, paused = m[1], concurrency = tonumber(m[2]), max = tonumber(m[3]),
+    duration = tonumber(m[4]), maxLenEvents = tonumber(m[5])}
+end
+
+-- The events MAXLEN from readMeta's result, writing the default into meta when missing
+-- (only once something is about to be emitted, as BullMQ does).
+local function eventsLen(meta)
+  if not meta.maxLenEvents then
+    meta.maxLenEvents = 10000
+    rcall("HSET", meta.key, "opts.maxLenEvents", 10000)
+  end
+  return meta.maxLenEvents
+end
+
+-- True when meta says paused, or the global concurrency is used up.
+local function metaPausedOrMaxed(meta, activeKey)
+  if meta.paused then return true end
+  return meta.concurrency ~= nil and rcall("LLEN", activeKey) >= meta.concurrency
+end
+
 -- True when the queue is paused, or its global concurrency is used up.
 local function isPausedOrMaxed(metaKey, activeKey)
   local meta = rcall("HMGET", metaKey, "paused", "concurrency")

@@ -50,6 +50,11 @@ end
 -- prioritized scores, as repeated single moves would. Legacy "0:" marker ids are dropped.
 local function popReady(count)
   local ids = {}
+  if count == 1 then
+    local jobId = rcall("RPOPLPUSH", KEYS[1], KEYS[2])
+    if jobId and string.sub(jobId, 1, 2) ~= "0:" then return {jobId} end
+    if jobId then rcall("LREM", KEYS[2], 1, jobId) end
+  end
   while #ids < count do
     local popped = rcall("RPOP", KEYS[1], count - #ids)
     if not popped then break end
@@ -80,17 +85,16 @@ local function limiterRoom(maxJobs)
 end
 
 -- Takes up to `count` jobs into active for one worker, after promoting due delayed jobs.
--- Returns: jobs ({jobId, hash} each), rate-limit ttl ms, next delayed due ms, and whether
--- the queue is paused, maxed or rate limited.
-local function fetchJobs(baseKey, now, token, lockDuration, count, limiterMax, limiterDuration, workerName)
-  local meta = rcall("HMGET", KEYS[7], "paused", "concurrency", "max", "duration")
-  local concurrency = tonumber(meta[2])
+-- `meta` is what readMeta returned. Returns: jobs ({jobId, hash} each), rate-limit ttl ms,
+-- next delayed due ms, and whether the queue is paused, maxed or rate limited.
+local function fetchJobs(meta, baseKey, now, token, lockDuration, count, limiterMax, limiterDuration, workerName)
+  local concurrency = meta.concurrency
   local activeCount = concurrency and rcall("LLEN", KEYS[2])
-  local pausedOrMaxed = meta[1] or (concurrency and activeCount >= concurrency)
+  local pausedOrMaxed = meta.paused or (concurrency and activeCount >= concurrency)
   if promoteDueJobs(baseKey, KEYS[1], KEYS[3], KEYS[4], KEYS[5], KEYS[6], now) > 0 and not pausedOrMaxed then
     markReady(KEYS[8])
   end
-  local maxJobs = tonumber(meta[3]) or limiterMax
+  local maxJobs = meta.max or limiterMax
   local room = count
   if maxJobs then
     local allowed, ttl = limiterRoom(maxJobs)
@@ -102,7 +106,7 @@ local function fetchJobs(baseKey, now, token, lockDuration, count, limiterMax, l
 
   local ids = popReady(room)
   if #ids > 0 and maxJobs then
-    local duration = limiterDuration or tonumber(meta[4])
+    local duration = limiterDuration or meta.duration
     if rcall("INCRBY", KEYS[10], #ids) == #ids and duration then
       rcall("PEXPIRE", KEYS[10], math.floor(math.abs(duration)))
     end
@@ -113,7 +117,8 @@ local function fetchJobs(baseKey, now, token, lockDuration, count, limiterMax, l
   end
 
   if #jobs > 0 then
-    if rcall("LLEN", KEYS[1]) > 0 or rcall("ZCARD", KEYS[3]) > 0 then markReady(KEYS[8]) end
+    -- A full take may have left jobs behind: wake the other workers.
+    if #jobs == room then markReady(KEYS[8]) end
     return jobs, 0, 0, false
   end
   local first = rcall("ZRANGE", KEYS[5], 0, 0, "WITHSCORES")
