@@ -95,41 +95,37 @@ impl QueueCore {
         self.conn.get().await
     }
 
-    /// Runs a prepared script invocation, naming the server on connection errors. A call
-    /// that found its connection closed is sent once more on a new one.
+    /// Runs a prepared script invocation, naming the server on connection errors.
     pub async fn invoke<T: FromRedisValue>(&self, inv: &redis::ScriptInvocation<'_>) -> Result<T> {
-        let mut conn = self.conn().await?;
-        match inv.invoke_async(&mut conn).await {
-            Err(e) if crate::connection::connection_was_closed(&e) => inv
-                .invoke_async(&mut conn)
-                .await
-                .map_err(|e| self.conn.options().error(e)),
-            other => other.map_err(|e| self.conn.options().error(e)),
-        }
+        self.resend_once(|mut c| async move { inv.invoke_async(&mut c).await })
+            .await
     }
 
-    /// Runs a plain command (resent once on a closed connection, like `invoke`).
+    /// Runs a plain command.
     pub async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
-        let mut conn = self.conn().await?;
-        match cmd.query_async(&mut conn).await {
-            Err(e) if crate::connection::connection_was_closed(&e) => cmd
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| self.conn.options().error(e)),
-            other => other.map_err(|e| self.conn.options().error(e)),
-        }
+        self.resend_once(|mut c| async move { cmd.query_async(&mut c).await })
+            .await
     }
 
-    /// Runs a pipeline (resent once on a closed connection, like `invoke`).
+    /// Runs a pipeline.
     pub async fn pipeline<T: FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T> {
-        let mut conn = self.conn().await?;
-        match pipe.query_async(&mut conn).await {
-            Err(e) if crate::connection::connection_was_closed(&e) => pipe
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| self.conn.options().error(e)),
-            other => other.map_err(|e| self.conn.options().error(e)),
+        self.resend_once(|mut c| async move { pipe.query_async(&mut c).await })
+            .await
+    }
+
+    /// Runs `send` on the shared connection; a request that found its connection closed
+    /// is sent once more on a new one.
+    async fn resend_once<T, F, Fut>(&self, send: F) -> Result<T>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let conn = self.conn().await?;
+        match send(conn.clone()).await {
+            Err(e) if crate::connection::connection_was_closed(&e) => send(conn).await,
+            other => other,
         }
+        .map_err(|e| self.conn.options().error(e))
     }
 
     /// Stores a batch of prepared jobs in one script call; returns their ids.

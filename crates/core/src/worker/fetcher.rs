@@ -120,32 +120,41 @@ async fn sleep_unless_changed(state: &mut watch::Receiver<RunState>, d: Duration
 
 /// Moves up to `count` jobs into active under lock `token`.
 pub(crate) async fn fetch(shared: &Shared, count: usize, token: &str) -> Result<Fetched> {
-    let k = &shared.core.keys;
-    let o = &shared.opts;
     let mut inv = scripts::FETCH_JOBS.prepare_invoke();
-    inv.key(&k.wait)
-        .key(&k.active)
-        .key(&k.prioritized)
-        .key(&k.pc)
-        .key(&k.delayed)
-        .key(&k.events)
-        .key(&k.meta)
-        .key(&k.marker)
-        .key(&k.stalled)
-        .key(&k.limiter)
-        .arg(&k.base)
-        .arg(crate::now_ms())
-        .arg(token)
-        .arg(o.lock_duration)
-        .arg(count);
-    push_limiter_args(&mut inv, shared);
+    push_fetch_args(&mut inv, shared, crate::now_ms(), token, count);
     let reply: Vec<Value> = shared.core.invoke(&inv).await?;
     parse_fetched(&reply, 0)
 }
 
-/// Appends the worker limiter and name arguments both fetching scripts take.
-pub(crate) fn push_limiter_args(inv: &mut redis::ScriptInvocation<'_>, shared: &Shared) {
+/// The keys and arguments both fetching scripts start with (see `includes/fetch.lua`).
+pub(crate) fn push_fetch_args(
+    inv: &mut redis::ScriptInvocation<'_>,
+    shared: &Shared,
+    now: i64,
+    token: &str,
+    count: usize,
+) {
+    let k = &shared.core.keys;
     let o = &shared.opts;
+    for key in [
+        &k.wait,
+        &k.active,
+        &k.prioritized,
+        &k.pc,
+        &k.delayed,
+        &k.events,
+        &k.meta,
+        &k.marker,
+        &k.stalled,
+        &k.limiter,
+    ] {
+        inv.key(key);
+    }
+    inv.arg(&k.base)
+        .arg(now)
+        .arg(token)
+        .arg(o.lock_duration)
+        .arg(count);
     match o.limiter {
         Some(l) => inv.arg(l.max).arg(l.duration),
         None => inv.arg("").arg(""),

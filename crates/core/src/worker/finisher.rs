@@ -7,7 +7,7 @@ use std::time::Duration;
 use redis::Value;
 use tokio::sync::mpsc;
 
-use super::fetcher::{parse_fetched, push_limiter_args};
+use super::fetcher::{parse_fetched, push_fetch_args};
 use super::outcome::{settle, SettleKind, Settlement};
 use super::{Report, RunState, Shared, WorkerEvent};
 use crate::error::{Error, Result};
@@ -75,24 +75,8 @@ async fn finish(
 ) -> Result<Vec<Value>> {
     let k = &shared.core.keys;
     let mut inv = scripts::FINISH_JOBS.prepare_invoke();
-    inv.key(&k.wait)
-        .key(&k.active)
-        .key(&k.prioritized)
-        .key(&k.pc)
-        .key(&k.delayed)
-        .key(&k.events)
-        .key(&k.meta)
-        .key(&k.marker)
-        .key(&k.stalled)
-        .key(&k.limiter)
-        .key(&k.completed)
-        .key(&k.failed)
-        .arg(&k.base)
-        .arg(now)
-        .arg(token)
-        .arg(shared.opts.lock_duration)
-        .arg(fetch);
-    push_limiter_args(&mut inv, shared);
+    push_fetch_args(&mut inv, shared, now, token, fetch);
+    inv.key(&k.completed).key(&k.failed);
     inv.arg(settlements.len());
     for s in settlements {
         let delay = match s.kind {
