@@ -10,7 +10,8 @@ const assert = require('node:assert/strict');
 
 const { impl, sides, connection } = require('./helpers/sides');
 const { bullrushOnly } = require('./helpers/env');
-const { keySnapshot, queueKeys, waitFor, uniqueQueueName } = require('./helpers/redis');
+const { queueKeys, waitFor, uniqueQueueName } = require('./helpers/redis');
+const { dumpQueue } = require('./helpers/snapshot');
 const { createScope, freePort, withTimeout } = require('./helpers/util');
 
 const IMPL = sides[1].label;
@@ -24,11 +25,11 @@ async function seededQueue(t) {
   const q = s.add(new impl.Queue(name, { connection }));
   await q.add('seed', { ok: true });
   // Wait until nothing changes any more (e.g. asynchronous meta writes).
-  let prev = await keySnapshot(name);
+  let prev = await dumpQueue(name);
   await waitFor(
     async () => {
       await new Promise((r) => setTimeout(r, 50));
-      const cur = await keySnapshot(name);
+      const cur = await dumpQueue(name);
       const same = JSON.stringify(cur) === JSON.stringify(prev);
       prev = cur;
       return same;
@@ -40,7 +41,7 @@ async function seededQueue(t) {
 }
 
 async function assertUntouched(name, before) {
-  assert.deepEqual(await keySnapshot(name), before, "the queue's keys are unchanged");
+  assert.deepEqual(await dumpQueue(name), before, "the queue's keys are unchanged");
 }
 
 // assert.throws for constructors; if the constructor wrongly succeeds, the

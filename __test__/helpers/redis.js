@@ -85,50 +85,6 @@ async function cleanup(queueName, prefix = 'bull') {
   }
 }
 
-// A readable snapshot of everything stored under a queue's keys:
-// { key: { type, value } }. Two snapshots are deepEqual iff no key was added,
-// removed or changed (TTLs aside).
-async function keySnapshot(queueName, prefix = 'bull') {
-  const c = newRedis();
-  try {
-    const keys = await queueKeys(queueName, prefix, c);
-    const out = {};
-    for (const key of keys) {
-      // eslint-disable-next-line no-await-in-loop
-      const type = await c.type(key);
-      let value;
-      /* eslint-disable no-await-in-loop */
-      switch (type) {
-        case 'string':
-          value = await c.get(key);
-          break;
-        case 'hash':
-          value = await c.hgetall(key);
-          break;
-        case 'list':
-          value = await c.lrange(key, 0, -1);
-          break;
-        case 'set':
-          value = (await c.smembers(key)).sort();
-          break;
-        case 'zset':
-          value = await c.zrange(key, 0, -1, 'WITHSCORES');
-          break;
-        case 'stream':
-          value = await c.xrange(key, '-', '+');
-          break;
-        default:
-          value = null; // vanished between SCAN and TYPE ("none")
-      }
-      /* eslint-enable no-await-in-loop */
-      out[key] = { type, value };
-    }
-    return out;
-  } finally {
-    await c.quit();
-  }
-}
-
 // Polls `predicate` (sync or async) until it returns a truthy value, which is
 // returned. Rejects after timeoutMs with `message` (a string or a function
 // returning one, evaluated at timeout).
@@ -195,7 +151,6 @@ module.exports = {
   uniqueQueueName,
   queueKeys,
   cleanup,
-  keySnapshot,
   waitFor,
   queueEventsReady,
 };
