@@ -107,29 +107,6 @@ class PrivateRedis {
   }
 }
 
-// queueEventsReady (helpers/redis.js) for a QueueEvents on another server:
-// appends `drained` probe entries with `client` until the listener reports one.
-async function eventsReadyOn(queueEvents, queueName, client, timeoutMs = 8000) {
-  await queueEvents.waitUntilReady();
-  let seen = false;
-  const onDrained = () => {
-    seen = true;
-  };
-  queueEvents.on('drained', onDrained);
-  try {
-    await waitFor(
-      async () => {
-        if (seen) return true;
-        await client.xadd(`bull:${queueName}:events`, '*', 'event', 'drained');
-        return false;
-      },
-      timeoutMs,
-      { interval: 50, message: 'QueueEvents never delivered the probe event (drained)' },
-    );
-  } finally {
-    queueEvents.off('drained', onDrained);
-  }
-}
 
 // Records 'error' events of an emitter with the time they arrived.
 function recordErrors(emitter) {
@@ -383,7 +360,7 @@ describe(`Redis restart (${implLabel})`, () => {
       let admin = redis.client();
       try {
         await withTimeout(w.waitUntilReady(), 10000, 'worker not ready');
-        await eventsReadyOn(qe, name, admin);
+        await queueEventsReady(qe, name, { client: admin, timeoutMs: 8000 });
       } finally {
         await admin.quit();
       }
@@ -671,7 +648,7 @@ describe(`AUTH and db selection (${implLabel})`, () => {
       const seen = recordEvents(qe, ['completed']);
 
       await withTimeout(w.waitUntilReady(), 10000, 'worker not ready');
-      await eventsReadyOn(qe, name, db2);
+      await queueEventsReady(qe, name, { client: db2, timeoutMs: 8000 });
       const a = await q.add('w', { word: 'hello' });
       const b = await q.add('w', { word: 'world' });
       await waitFor(() => completed.length === 2 && seen.completed.length === 2, 10000, {

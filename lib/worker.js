@@ -160,7 +160,7 @@ class Worker extends EventEmitter {
 
   _start(raw) {
     const job = Job.fromNative(this, raw);
-    const entry = { job, hasAttemptsLeft: raw.hasAttemptsLeft };
+    const entry = { job, customBackoff: raw.customBackoff };
     this._jobs.set(job.id, entry);
     this.emit('active', job, 'waiting');
     let pending;
@@ -197,11 +197,9 @@ class Worker extends EventEmitter {
       unrecoverable: isUnrecoverable(err),
     };
     const strategy = this.opts.settings && this.opts.settings.backoffStrategy;
-    const backoff = job.opts.backoff;
-    const custom = backoff && backoff.type !== 'fixed' && backoff.type !== 'exponential';
-    if (strategy && custom && entry.hasAttemptsLeft && !outcome.unrecoverable) {
+    if (strategy && entry.customBackoff && !outcome.unrecoverable) {
       try {
-        outcome.backoffDelay = await strategy(job.attemptsMade + 1, backoff.type, err, job);
+        outcome.backoffDelay = await strategy(job.attemptsMade + 1, entry.customBackoff, err, job);
       } catch (strategyErr) {
         this.emit('error', strategyErr);
       }

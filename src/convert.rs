@@ -92,16 +92,17 @@ pub struct JsJob {
     pub deduplication_id: Option<String>,
     pub repeat_job_key: Option<String>,
     pub deferred_failure: Option<String>,
-    /// Whether a failure of this attempt may be retried (decided by the engine).
-    pub has_attempts_left: bool,
+    /// The custom backoff type to ask the worker's strategy about if this attempt fails
+    /// (set by the engine only when a retry would follow).
+    pub custom_backoff: Option<String>,
 }
 
 impl From<Job> for JsJob {
     fn from(job: Job) -> JsJob {
         let opts = job.public_opts();
-        let has_attempts_left = job.has_attempts_left();
+        let custom_backoff = job.custom_backoff_for_retry();
         JsJob {
-            has_attempts_left,
+            custom_backoff,
             id: job.id,
             name: job.name,
             data: job.data,

@@ -119,9 +119,9 @@ async function waitFor(predicate, timeoutMs = 5000, { interval = 20, message } =
 // test listens for a QueueEvents `drained` after this point by accident:
 // tests that care about `drained` attach their listener afterwards and check
 // ids.)
-async function queueEventsReady(queueEvents, queueName, { prefix = 'bull', timeoutMs = 5000 } = {}) {
+async function queueEventsReady(queueEvents, queueName, { prefix = 'bull', timeoutMs = 5000, client } = {}) {
   await queueEvents.waitUntilReady();
-  const c = newRedis();
+  const c = client || newRedis();
   let seen = false;
   const onDrained = () => {
     seen = true;
@@ -139,7 +139,7 @@ async function queueEventsReady(queueEvents, queueName, { prefix = 'bull', timeo
     );
   } finally {
     queueEvents.off('drained', onDrained);
-    await c.quit();
+    if (!client) await c.quit();
   }
 }
 

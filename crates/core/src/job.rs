@@ -100,9 +100,20 @@ impl Job {
         JobOptions::from_stored(&self.opts)
     }
 
-    /// Whether a failure of the current attempt may still be retried (`attempts` not used up).
-    pub fn has_attempts_left(&self) -> bool {
-        self.attempts_made + 1 < self.options().attempts
+    /// The custom backoff type whose strategy must price a retry, when a failure of the
+    /// current attempt may still be retried and the job names one.
+    pub fn custom_backoff_for_retry(&self) -> Option<String> {
+        if !self.opts.contains("\"backoff\"") {
+            return None;
+        }
+        let opts = self.options();
+        if self.attempts_made + 1 >= opts.attempts {
+            return None;
+        }
+        match opts.backoff {
+            Some(crate::options::Backoff::Custom(kind)) => Some(kind),
+            _ => None,
+        }
     }
 
     /// The stacks of earlier failed attempts.
