@@ -154,7 +154,6 @@ fn js_event(e: WorkerEvent) -> JsWorkerEvent {
 fn core_options(o: &JsWorkerOptions) -> Result<WorkerOptions> {
     let d = WorkerOptions::default();
     let ms = |v: Option<f64>, default: u64| v.map_or(default, |v| v.max(0.0) as u64);
-    let lock_duration = ms(o.lock_duration, d.lock_duration);
     let limiter = match (o.limiter_max, o.limiter_duration) {
         (Some(max), Some(duration)) => Some(Limiter {
             max: max as i64,
@@ -166,8 +165,8 @@ fn core_options(o: &JsWorkerOptions) -> Result<WorkerOptions> {
         connection: connection(&o.connection)?,
         prefix: o.prefix.clone().unwrap_or(d.prefix),
         concurrency: o.concurrency.map_or(d.concurrency, |c| c as usize),
-        lock_duration,
-        lock_renew_time: ms(o.lock_renew_time, lock_duration / 2),
+        lock_duration: ms(o.lock_duration, d.lock_duration),
+        lock_renew_time: o.lock_renew_time.map(|v| v.max(0.0) as u64),
         stalled_interval: ms(o.stalled_interval, d.stalled_interval),
         max_stalled_count: o
             .max_stalled_count

@@ -75,7 +75,7 @@ impl Scratch {
             concurrency,
             drain_delay: 0.2,
             lock_duration: 5_000,
-            lock_renew_time: 2_500,
+            lock_renew_time: Some(2_500),
             stalled_interval: 5_000,
             ..WorkerOptions::default()
         }

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::scripts;
 
 pub(super) async fn run(shared: Arc<Shared>) {
-    let half = Duration::from_millis((shared.opts.lock_renew_time / 2).max(1));
+    let half = Duration::from_millis((shared.opts.renew_time() / 2).max(1));
     let mut state = shared.state.subscribe();
     loop {
         tokio::select! {

@@ -20,8 +20,9 @@ pub struct WorkerOptions {
     pub concurrency: usize,
     /// Lock time-to-live in ms.
     pub lock_duration: u64,
-    /// Locks are renewed when older than half of this, in ms.
-    pub lock_renew_time: u64,
+    /// Locks are renewed when older than half of this, in ms; half the lock duration
+    /// when unset.
+    pub lock_renew_time: Option<u64>,
     /// How often stalled jobs are looked for, in ms.
     pub stalled_interval: u64,
     /// Stalls a job may suffer before it is failed.
@@ -50,7 +51,7 @@ impl Default for WorkerOptions {
             prefix: "bull".into(),
             concurrency: 1,
             lock_duration: 30_000,
-            lock_renew_time: 15_000,
+            lock_renew_time: None,
             stalled_interval: 30_000,
             max_stalled_count: 1,
             drain_delay: 5.0,
@@ -68,6 +69,11 @@ impl Default for WorkerOptions {
 }
 
 impl WorkerOptions {
+    /// The lock renewal period in effect, in ms.
+    pub fn renew_time(&self) -> u64 {
+        self.lock_renew_time.unwrap_or(self.lock_duration / 2)
+    }
+
     /// Rejects values BullMQ rejects, with its messages.
     pub fn validate(&self) -> Result<()> {
         let invalid = |m: &str| Err(Error::InvalidArgument(m.into()));
