@@ -5,6 +5,6 @@
 --       5 how many jobs at most, 6 worker limiter max ("" = none),
 --       7 worker limiter duration ("" = none), 8 worker name ("" = none)
 -- Returns {jobs, rateLimitTtl, nextDelayedDue}, jobs being a list of {jobId, flat hash}.
-local jobs, ttl, nextDue = fetchJobs(readMeta(KEYS[7]), ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4],
+local jobs, ttl, nextDue = fetchJobs(readMeta(KEYS[7]), ARGV[1], ARGV[2], ARGV[3], ARGV[4],
   tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8] ~= "" and ARGV[8] or nil)
 return {jobs, ttl, nextDue}

@@ -8,21 +8,25 @@
 -- ARGV: 1 base key, 2 now (ms), 3 lock token for fetched jobs, 4 lock duration (ms),
 --       5 how many jobs to fetch afterwards (0 = none), 6 worker limiter max ("" = none),
 --       7 worker limiter duration ("" = none), 8 worker name ("" = none),
---       9 number of outcomes, then 11 arguments per outcome:
+--       9 number of outcomes, then 13 arguments per outcome:
 --         jobId, lock token, kind, value (returnvalue JSON or failedReason),
 --         stacktrace JSON ("" = leave), keep count (-1 = all), keep age s ("" = none),
---         keep limit ("" = 1000), attempts, delay ms (delay kind), lifo "1"/"0" (retry kind)
+--         keep limit ("" = 1000), attempts, delay ms (delay kind), lifo "1"/"0" (retry kind),
+--         attempts made with this one, deduplication id ("" = none)
+--   A completion under a lock trusts the last two (the lock holder is the only writer of
+--   them); every other outcome reads them from the job hash.
 -- Returns {codes, jobs, rateLimitTtl, nextDelayedDue}: codes[i] is 0 for a settled outcome
 -- or BullMQ's negative code (-1 missing job, -2 missing lock, -3 not active,
 -- -4 pending dependencies, -6 lock mismatch, -9 failed children).
 local baseKey = ARGV[1]
-local now = tonumber(ARGV[2])
+local nowText = ARGV[2]
+local now = tonumber(nowText)
 local count = tonumber(ARGV[9])
 local codes = {}
 local meta = readMeta(KEYS[7])
 
 local function arg(i, offset)
-  return ARGV[10 + (i - 1) * 11 + offset]
+  return ARGV[10 + (i - 1) * 13 + offset]
 end
 
 -- Lock checks for the whole batch, from one MGET; returns the ids cleared to leave active.
@@ -41,7 +45,7 @@ local function checkLocks(fields)
   local released, releasedIds = {}, {}
   for i = 1, count do
     local token = arg(i, 1)
-    if not fields[i][1] then
+    if not fields[i].exists then
       codes[i] = -1
     elseif anyChildren and arg(i, 2) == "completed"
       and rcall("EXISTS", baseKey .. arg(i, 0) .. ":dependencies", baseKey .. arg(i, 0) .. ":unsuccessful") > 0 then
@@ -118,20 +122,20 @@ end
 
 local function finish(i, jobId, jobKey, kind, f)
   finished = true
-  if f[2] then releaseDedupOnFinish(f[2], jobId) end
+  if f.deid then releaseDedupOnFinish(f.deid, jobId) end
   local value = arg(i, 3)
-  local attemptsMade = (tonumber(f[3]) or 0) + 1
+  local attemptsMade = f.made
   local keepCount = tonumber(arg(i, 5))
   local field = kind == "completed" and "returnvalue" or "failedReason"
   if keepCount ~= 0 then
     local set = kept[kind]
-    set[#set + 1] = now
+    set[#set + 1] = nowText
     set[#set + 1] = jobId
     if kind == "failed" then
-      rcall("HSET", jobKey, "failedReason", value, "stacktrace", arg(i, 4), "finishedOn", now, "atm", attemptsMade)
-      if f[5] then rcall("HDEL", jobKey, "defa") end
+      rcall("HSET", jobKey, "failedReason", value, "stacktrace", arg(i, 4), "finishedOn", nowText, "atm", attemptsMade)
+      if f.defa then rcall("HDEL", jobKey, "defa") end
     else
-      rcall("HSET", jobKey, "returnvalue", value, "finishedOn", now, "atm", attemptsMade)
+      rcall("HSET", jobKey, "returnvalue", value, "finishedOn", nowText, "atm", attemptsMade)
     end
     local policy = keepCount .. "|" .. arg(i, 6) .. "|" .. arg(i, 7)
     if keepCount > 0 or arg(i, 6) ~= "" then policies[kind][policy] = {keepCount, tonumber(arg(i, 6)), tonumber(arg(i, 7)) or 1000} end
@@ -140,7 +144,7 @@ local function finish(i, jobId, jobKey, kind, f)
   end
   rcall("XADD", KEYS[6], "MAXLEN", "~", eventsLen(meta), "*", "event", kind, "jobId", jobId, field, value,
     "prev", "active")
-  if kind == "failed" and attemptsMade >= (tonumber(arg(i, 8)) or 0) then
+  if kind == "failed" and tonumber(attemptsMade) >= (tonumber(arg(i, 8)) or 0) then
     rcall("XADD", KEYS[6], "*", "event", "retries-exhausted", "jobId", jobId,
       "attemptsMade", attemptsMade)
   end
@@ -149,8 +153,8 @@ end
 local waitFront, waitBack = {}, {}
 
 local function retry(i, jobId, jobKey, f)
-  rcall("HSET", jobKey, "failedReason", arg(i, 3), "stacktrace", arg(i, 4), "atm", (tonumber(f[3]) or 0) + 1)
-  local priority = tonumber(f[4]) or 0
+  rcall("HSET", jobKey, "failedReason", arg(i, 3), "stacktrace", arg(i, 4), "atm", f.made)
+  local priority = f.priority
   if priority > 0 then
     rcall("ZADD", KEYS[3], priorityScore(KEYS[4], priority), jobId)
   elseif arg(i, 10) == "1" then
@@ -165,7 +169,7 @@ end
 local function delay(i, jobId, jobKey, f)
   local ms = tonumber(arg(i, 9))
   local due = now + ms
-  rcall("HSET", jobKey, "failedReason", arg(i, 3), "stacktrace", arg(i, 4), "atm", (tonumber(f[3]) or 0) + 1, "delay", ms)
+  rcall("HSET", jobKey, "failedReason", arg(i, 3), "stacktrace", arg(i, 4), "atm", f.made, "delay", ms)
   rcall("ZADD", KEYS[5], delayedScore(KEYS[5], due), jobId)
   rcall("XADD", KEYS[6], "MAXLEN", "~", eventsLen(meta), "*", "event", "delayed", "jobId", jobId, "delay", due)
   delayedMoved = true
@@ -184,9 +188,21 @@ local function keepOnly(setKey, keepCount, keepAge, keepLimit)
   end
 end
 
+-- The job facts settling needs: whether it exists, its deduplication id, `atm` with this
+-- attempt, its priority and whether it holds a deferred failure.
+local function jobFields(i)
+  if arg(i, 2) == "completed" and arg(i, 1) ~= "0" then
+    local deid = arg(i, 12)
+    return {exists = true, deid = deid ~= "" and deid or nil, made = arg(i, 11)}
+  end
+  local f = rcall("HMGET", baseKey .. arg(i, 0), "name", "deid", "atm", "priority", "defa")
+  return {exists = f[1] ~= false, deid = f[2] or nil, made = (tonumber(f[3]) or 0) + 1,
+    priority = tonumber(f[4]) or 0, defa = f[5] ~= false}
+end
+
 local fields = {}
 for i = 1, count do
-  fields[i] = rcall("HMGET", baseKey .. arg(i, 0), "name", "deid", "atm", "priority", "defa")
+  fields[i] = jobFields(i)
 end
 checkLocks(fields)
 leaveActive()
@@ -221,7 +237,7 @@ if delayedMoved then markNextDelayed(KEYS[8], KEYS[5]) end
 local fetchCount = tonumber(ARGV[5])
 local jobs, ttl, nextDue, blocked = {}, 0, 0, false
 if fetchCount > 0 then
-  jobs, ttl, nextDue, blocked = fetchJobs(meta, baseKey, now, ARGV[3], ARGV[4], fetchCount,
+  jobs, ttl, nextDue, blocked = fetchJobs(meta, baseKey, nowText, ARGV[3], ARGV[4], fetchCount,
     tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8] ~= "" and ARGV[8] or nil)
 end
 if finished and #jobs == 0 and not blocked and nextDue == 0

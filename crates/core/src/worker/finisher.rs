@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use redis::Value;
 use tokio::sync::mpsc;
 
@@ -17,14 +18,35 @@ use crate::scripts;
 /// Most outcomes settled by one script call.
 const FINISH_BATCH: usize = 1000;
 
+/// Finishing calls in flight at once: while Redis settles one batch, the jobs fetched
+/// with the previous one are being processed.
+const IN_FLIGHT: usize = 2;
+
 pub(super) async fn run(shared: Arc<Shared>, mut reports: mpsc::UnboundedReceiver<Report>) {
+    let cap = batch_cap(shared.opts.concurrency);
+    let mut in_flight = FuturesUnordered::new();
     let mut batch = Vec::new();
-    while reports.recv_many(&mut batch, FINISH_BATCH).await > 0 {
-        let settlements = prepare(&shared, batch.drain(..));
-        if !settlements.is_empty() {
-            finish_until_done(&shared, settlements).await;
+    loop {
+        tokio::select! {
+            received = reports.recv_many(&mut batch, cap), if in_flight.len() < IN_FLIGHT => {
+                if received == 0 {
+                    break;
+                }
+                let settlements = prepare(&shared, batch.drain(..));
+                if !settlements.is_empty() {
+                    in_flight.push(finish_until_done(&shared, settlements));
+                }
+            }
+            Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
         }
     }
+    while in_flight.next().await.is_some() {}
+}
+
+/// Outcomes per call: half the worker's slots, so that a worker whose jobs all finish
+/// together still splits them over two calls that overlap with processing.
+fn batch_cap(concurrency: usize) -> usize {
+    concurrency.div_ceil(IN_FLIGHT).clamp(1, FINISH_BATCH)
 }
 
 /// Decides each reported attempt; outcomes for jobs the worker no longer holds are dropped.
@@ -93,7 +115,9 @@ async fn finish(
             .arg(s.keep.limit.map(|l| l.to_string()).unwrap_or_default())
             .arg(s.attempts)
             .arg(delay)
-            .arg(if s.lifo { "1" } else { "0" });
+            .arg(if s.lifo { "1" } else { "0" })
+            .arg(s.attempts_made)
+            .arg(s.deduplication_id.as_deref().unwrap_or_default());
     }
     shared.core.invoke(&inv).await
 }

@@ -178,6 +178,7 @@ impl Shared {
                 let info = AttemptInfo {
                     token: token.to_string(),
                     attempts_made: job.attempts_made,
+                    deduplication_id: job.deduplication_id.clone(),
                     opts: job.options(),
                     stacktrace: job.stack_entries(),
                 };

@@ -57,6 +57,8 @@ pub(crate) struct Settlement {
     pub lifo: bool,
     /// `atm` once the script has run.
     pub attempts_made: i64,
+    /// The job's deduplication id, released when it finishes.
+    pub deduplication_id: Option<String>,
     /// The job, when it failed before the host saw it.
     pub unseen: Option<Box<crate::job::Job>>,
 }
@@ -66,6 +68,7 @@ pub(crate) struct Settlement {
 pub(crate) struct AttemptInfo {
     pub token: String,
     pub attempts_made: i64,
+    pub deduplication_id: Option<String>,
     pub opts: JobOptions,
     pub stacktrace: Vec<String>,
 }
@@ -94,6 +97,7 @@ pub(crate) fn settle(
         attempts: info.opts.attempts,
         lifo: info.opts.lifo,
         attempts_made: info.attempts_made + 1,
+        deduplication_id: info.deduplication_id.clone(),
         unseen: None,
     };
     let failure = match outcome {
@@ -164,6 +168,7 @@ mod tests {
         AttemptInfo {
             token: "t".into(),
             attempts_made: made,
+            deduplication_id: None,
             opts: JobOptions {
                 attempts,
                 backoff,

@@ -2,6 +2,8 @@
 -- Nothing here runs on its own; each script's header names its keys and arguments.
 
 local rcall = redis.call
+-- Numbers handed to redis.call are formatted with printf on every call; hot paths pass
+-- the text they were given (ARGV) instead wherever the value is unchanged.
 local PRIORITY_SHIFT = 4294967296
 
 -- The MAXLEN of the events stream, writing the default into meta when it is missing.
@@ -17,15 +19,15 @@ end
 local function readMeta(metaKey)
   local m = rcall("HMGET", metaKey, "paused", "concurrency", "max", "duration", "opts.maxLenEvents")
   return {key = metaKey, paused = m[1], concurrency = tonumber(m[2]), max = tonumber(m[3]),
-    duration = tonumber(m[4]), maxLenEvents = tonumber(m[5])}
+    duration = tonumber(m[4]), maxLenEvents = m[5]}
 end
 
--- The events MAXLEN from readMeta's result, writing the default into meta when missing
--- (only once something is about to be emitted, as BullMQ does).
+-- The events MAXLEN from readMeta's result, as text, writing the default into meta when
+-- missing (only once something is about to be emitted, as BullMQ does).
 local function eventsLen(meta)
   if not meta.maxLenEvents then
-    meta.maxLenEvents = 10000
-    rcall("HSET", meta.key, "opts.maxLenEvents", 10000)
+    meta.maxLenEvents = "10000"
+    rcall("HSET", meta.key, "opts.maxLenEvents", "10000")
   end
   return meta.maxLenEvents
 end
@@ -48,7 +50,7 @@ end
 
 -- Wakes blocked workers: "0" means a job is ready now.
 local function markReady(markerKey)
-  rcall("ZADD", markerKey, 0, "0")
+  rcall("ZADD", markerKey, "0", "0")
 end
 
 -- Points marker "1" at the earliest due time of the delayed set, if any.

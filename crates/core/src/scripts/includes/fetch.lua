@@ -4,22 +4,22 @@
 --   KEYS[6] events, KEYS[7] meta, KEYS[8] marker, KEYS[9] stalled, KEYS[10] limiter
 
 -- Locks one job for a worker and returns {jobId, flat job hash} as it is after the start.
-local function takeJob(baseKey, jobId, now, token, lockDuration, workerName)
+local function takeJob(baseKey, jobId, nowText, token, lockDuration, workerName)
   local jobKey = baseKey .. jobId
   if token ~= "0" then
     rcall("SET", jobKey .. ":lock", token, "PX", lockDuration)
   end
   rcall("XADD", KEYS[6], "*", "event", "active", "jobId", jobId, "prev", "waiting")
   local hash = rcall("HGETALL", jobKey)
-  local started, sawStarted, sawProcessedOn, sawName = 1, false, false, false
+  local started, sawStarted, sawProcessedOn, sawName = "1", false, false, false
   for i = 1, #hash, 2 do
     local field = hash[i]
     if field == "ats" then
-      started = (tonumber(hash[i + 1]) or 0) + 1
-      hash[i + 1] = tostring(started)
+      started = tostring((tonumber(hash[i + 1]) or 0) + 1)
+      hash[i + 1] = started
       sawStarted = true
     elseif field == "processedOn" then
-      hash[i + 1] = tostring(now)
+      hash[i + 1] = nowText
       sawProcessedOn = true
     elseif field == "pb" and workerName then
       hash[i + 1] = workerName
@@ -32,16 +32,16 @@ local function takeJob(baseKey, jobId, now, token, lockDuration, workerName)
   end
   if not sawProcessedOn then
     hash[#hash + 1] = "processedOn"
-    hash[#hash + 1] = tostring(now)
+    hash[#hash + 1] = nowText
   end
   if workerName then
     if not sawName then
       hash[#hash + 1] = "pb"
       hash[#hash + 1] = workerName
     end
-    rcall("HSET", jobKey, "processedOn", now, "ats", started, "pb", workerName)
+    rcall("HSET", jobKey, "processedOn", nowText, "ats", started, "pb", workerName)
   else
-    rcall("HSET", jobKey, "processedOn", now, "ats", started)
+    rcall("HSET", jobKey, "processedOn", nowText, "ats", started)
   end
   return {jobId, hash}
 end
@@ -87,7 +87,8 @@ end
 -- Takes up to `count` jobs into active for one worker, after promoting due delayed jobs.
 -- `meta` is what readMeta returned. Returns: jobs ({jobId, hash} each), rate-limit ttl ms,
 -- next delayed due ms, and whether the queue is paused, maxed or rate limited.
-local function fetchJobs(meta, baseKey, now, token, lockDuration, count, limiterMax, limiterDuration, workerName)
+local function fetchJobs(meta, baseKey, nowText, token, lockDuration, count, limiterMax, limiterDuration, workerName)
+  local now = tonumber(nowText)
   local concurrency = meta.concurrency
   local activeCount = concurrency and rcall("LLEN", KEYS[2])
   local pausedOrMaxed = meta.paused or (concurrency and activeCount >= concurrency)
@@ -113,7 +114,7 @@ local function fetchJobs(meta, baseKey, now, token, lockDuration, count, limiter
   end
   local jobs = {}
   for i, jobId in ipairs(ids) do
-    jobs[i] = takeJob(baseKey, jobId, now, token, lockDuration, workerName)
+    jobs[i] = takeJob(baseKey, jobId, nowText, token, lockDuration, workerName)
   end
 
   if #jobs > 0 then
