@@ -1094,5 +1094,13 @@ export declare class WaitingError extends Error {
   constructor(message?: string);
 }
 
+/** bullrush extension: an attempt ran past its `timeout`; it fails like any other error. */
+export declare class TimeoutError extends Error {
+  constructor(message?: string);
+}
+
+/** The message a processor's error carries when the job was rate-limited. */
+export declare const RATE_LIMIT_ERROR: string;
+
 /** bullrush's package version. */
 export declare const version: string;

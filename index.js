@@ -13,7 +13,7 @@ const { version } = require('./package.json');
 Worker.RateLimitError = () => new errors.RateLimitError();
 
 markUnsupported(Queue, [
-  'isMaxed', 'clean', 'retryJobs', 'promoteJobs', 'trimEvents', 'rateLimit',
+  'isMaxed', 'clean', 'retryJobs', 'promoteJobs', 'trimEvents',
   'setGlobalConcurrency', 'getGlobalConcurrency', 'removeGlobalConcurrency',
   'setGlobalRateLimit', 'getGlobalRateLimit', 'removeGlobalRateLimit', 'getRateLimitTtl',
   'removeRateLimitKey', 'getDeduplicationJobId', 'removeDeduplicationKey', 'getVersion',
@@ -22,15 +22,12 @@ markUnsupported(Queue, [
   'getRanges', 'getDependencies', 'getWorkers', 'getWorkersCount', 'getMetrics',
   'exportPrometheusMetrics',
 ]);
-markUnsupported(Worker, ['rateLimit', 'getNextJob', 'cancelJob', 'cancelAllJobs'], {
-  sync: ['cancelJob', 'cancelAllJobs'],
-});
+markUnsupported(Worker, ['getNextJob']);
 markUnsupported(
   Job,
   [
     'updateData', 'clearLogs', 'removeChildDependency', 'removeUnprocessedChildren',
-    'removeDeduplicationKey', 'extendLock', 'moveToCompleted', 'moveToFailed', 'moveToWait',
-    'moveToDelayed', 'moveToWaitingChildren', 'changeDelay', 'changePriority', 'promote',
+    'removeDeduplicationKey', 'moveToCompleted', 'moveToFailed', 'moveToWaitingChildren', 'changeDelay', 'changePriority', 'promote',
     'discard', 'getChildrenValues', 'getIgnoredChildrenFailures', 'getDependencies',
     'getDependenciesCount',
   ],

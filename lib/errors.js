@@ -9,8 +9,12 @@ class UnrecoverableError extends Error {
   }
 }
 
+// The message BullMQ recognises a rate-limited job by, whatever the error's class
+// (exported under BullMQ's name).
+const RATE_LIMIT_ERROR = 'bullmq:rateLimitExceeded';
+
 class RateLimitError extends Error {
-  constructor(message = 'bullmq:rateLimitExceeded') {
+  constructor(message = RATE_LIMIT_ERROR) {
     super(message);
     this.name = 'RateLimitError';
   }
@@ -37,7 +41,17 @@ class WaitingChildrenError extends Error {
   }
 }
 
+/** The error an attempt fails with when it runs past its `timeout` (bullrush only). */
+class TimeoutError extends Error {
+  constructor(message = 'bullrush:timeout') {
+    super(message);
+    this.name = 'TimeoutError';
+  }
+}
+
 module.exports = {
+  RATE_LIMIT_ERROR,
+  TimeoutError,
   UnrecoverableError,
   RateLimitError,
   DelayedError,

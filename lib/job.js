@@ -61,6 +61,7 @@ class Job {
     if (raw.deduplicationId) job.deduplicationId = raw.deduplicationId;
     if (raw.repeatJobKey) job.repeatJobKey = raw.repeatJobKey;
     if (raw.deferredFailure) job.deferredFailure = raw.deferredFailure;
+    if (raw.token) job.token = raw.token;
     return job;
   }
 
@@ -104,6 +105,38 @@ class Job {
     if (!removed) {
       throw new Error(`Job ${this.id} could not be removed because it is locked by another worker`);
     }
+  }
+
+  // The native worker holding this job, when a Worker of this process delivered it: moves
+  // go through it so it stops renewing the lock and lets go of the job.
+  _holder() {
+    const native = this.queue && this.queue._native;
+    return native && typeof native.moveToWait === 'function' ? native : undefined;
+  }
+
+  /** Moves this active job to the delayed set until `timestamp` (ms); the attempt does not count. */
+  async moveToDelayed(timestamp, token) {
+    const ts = Number(timestamp);
+    if (!Number.isFinite(ts)) throw new Error('timestamp must be a number of milliseconds');
+    const lock = token === undefined ? '0' : String(token);
+    const holder = this._holder();
+    await wait(
+      holder ? holder.moveToDelayed(this.id, lock, ts) : this._native().moveToDelayed(this.id, lock, ts, false),
+    );
+    this.delay = Math.max(0, ts - Date.now());
+  }
+
+  /** Puts this active job back at the front of wait; resolves to the rate limiter's remaining ms. */
+  async moveToWait(token) {
+    const lock = token === undefined ? '0' : String(token);
+    const holder = this._holder();
+    return wait(holder ? holder.moveToWait(this.id, lock) : this._native().moveToWait(this.id, lock));
+  }
+
+  /** Extends this active job's lock by `duration` ms; 1 when extended, 0 when the token lost it. */
+  async extendLock(token, duration) {
+    const extended = await wait(this._native().extendLock(this.id, String(token), Number(duration)));
+    return extended ? 1 : 0;
   }
 
   async retry(state = 'failed', opts = {}) {

@@ -173,6 +173,11 @@ class Queue extends EventEmitter {
     return this.getJobCountByTypes('waiting-children');
   }
 
+  /** Rate-limits the whole queue for `expireTimeMs`: limited workers fetch nothing until then. */
+  async rateLimit(expireTimeMs) {
+    await wait(this._native.rateLimit(Number(expireTimeMs)));
+  }
+
   async pause() {
     await wait(this._native.pause());
     this.emit('paused');

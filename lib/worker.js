@@ -8,7 +8,7 @@ const { EventEmitter } = require('node:events');
 const { binding, call, wait, keepAlive } = require('./native');
 const { normalizeConnection } = require('./connection');
 const { Job } = require('./job');
-const { UnrecoverableError } = require('./errors');
+const { UnrecoverableError, TimeoutError, RATE_LIMIT_ERROR } = require('./errors');
 
 function nativeOptions(opts) {
   const limiter = opts.limiter || {};
@@ -32,6 +32,7 @@ function nativeOptions(opts) {
     maxStartedAttempts: opts.maxStartedAttempts,
     maximumRateLimitDelay: opts.maximumRateLimitDelay,
     runRetryDelay: opts.runRetryDelay,
+    timeout: opts.timeout,
   };
 }
 
@@ -42,6 +43,16 @@ function errorMessage(err) {
 
 function isUnrecoverable(err) {
   return err instanceof UnrecoverableError || (err && err.name === 'UnrecoverableError');
+}
+
+// Errors a processor throws after moving its job out of active itself (BullMQ's names).
+const MOVED_ERRORS = new Set(['DelayedError', 'WaitingError', 'WaitingChildrenError']);
+
+/** What a processor's error means for its job, as BullMQ reads it. */
+function failureKind(err) {
+  if (err && err.message === RATE_LIMIT_ERROR) return 'rateLimited';
+  if (err && MOVED_ERRORS.has(err.name)) return 'moved';
+  return 'failed';
 }
 
 class Worker extends EventEmitter {
@@ -91,6 +102,34 @@ class Worker extends EventEmitter {
     return this.opts.concurrency;
   }
 
+  set concurrency(concurrency) {
+    if (typeof concurrency !== 'number' || concurrency < 1 || !Number.isFinite(concurrency)) {
+      throw new Error('concurrency must be a finite number greater than 0');
+    }
+    call(() => this._native.setConcurrency(concurrency));
+    this.opts.concurrency = concurrency;
+  }
+
+  /** Rate-limits the whole queue for `expireTimeMs` (deprecated in BullMQ for `queue.rateLimit`). */
+  async rateLimit(expireTimeMs) {
+    await wait(this._queue.rateLimit(Number(expireTimeMs)));
+  }
+
+  /** Aborts the signal of a job this worker processes; false when it has none. */
+  cancelJob(jobId, reason) {
+    const entry = this._jobs.get(String(jobId));
+    if (!entry || !entry.controller) return false;
+    entry.controller.abort(reason);
+    return true;
+  }
+
+  /** Aborts the signal of every job this worker processes. */
+  cancelAllJobs(reason) {
+    for (const entry of this._jobs.values()) {
+      if (entry.controller) entry.controller.abort(reason);
+    }
+  }
+
   /** Starts processing; resolves when the worker has closed. */
   async run() {
     if (!this.processFn) throw new Error('No process function is defined.');
@@ -137,6 +176,8 @@ class Worker extends EventEmitter {
       case 'error':
         if (e.jobId) this._jobs.delete(e.jobId);
         return this.emit('error', new Error(e.message));
+      case 'timedOut':
+        return this._timedOut(e.jobId, e.message);
       case 'drained':
         return this.emit('drained');
       case 'ready':
@@ -160,12 +201,14 @@ class Worker extends EventEmitter {
 
   _start(raw) {
     const job = Job.fromNative(this, raw);
-    const entry = { job, customBackoff: raw.customBackoff };
+    // As BullMQ: a signal only for processors that take one (a third parameter).
+    const controller = this.processFn.length >= 3 ? new AbortController() : undefined;
+    const entry = { job, customBackoff: raw.customBackoff, controller, reported: false };
     this._jobs.set(job.id, entry);
     this.emit('active', job, 'waiting');
     let pending;
     try {
-      pending = Promise.resolve(this.processFn(job));
+      pending = Promise.resolve(this.processFn(job, job.token, controller && controller.signal));
     } catch (err) {
       pending = Promise.reject(err);
     }
@@ -175,20 +218,43 @@ class Worker extends EventEmitter {
     );
   }
 
+  _timedOut(jobId, message) {
+    const entry = this._jobs.get(jobId);
+    if (!entry || entry.reported) return;
+    const err = new TimeoutError(message);
+    if (entry.controller) entry.controller.abort(err);
+    this._failed(entry, err);
+  }
+
+  // An attempt is reported once: the first of its result, its error or its timeout wins.
   _completed(entry, result) {
+    if (entry.reported) return undefined;
+    entry.reported = true;
     let value;
     try {
       value = result === undefined ? 'null' : JSON.stringify(result);
     } catch (err) {
-      return this._failed(entry, err);
+      return this._fail(entry, err);
     }
     entry.result = result;
     this._report({ id: entry.job.id, kind: 'completed', value: value === undefined ? 'null' : value });
   }
 
-  async _failed(entry, err) {
+  _failed(entry, err) {
+    if (entry.reported) return undefined;
+    entry.reported = true;
+    return this._fail(entry, err);
+  }
+
+  async _fail(entry, err) {
     entry.error = err;
     const job = entry.job;
+    const kind = failureKind(err);
+    if (kind !== 'failed') {
+      this._jobs.delete(job.id);
+      this._report({ id: job.id, kind });
+      return;
+    }
     const outcome = {
       id: job.id,
       kind: 'failed',

@@ -95,6 +95,8 @@ pub struct JsJob {
     /// The custom backoff type to ask the worker's strategy about if this attempt fails
     /// (set by the engine only when a retry would follow).
     pub custom_backoff: Option<String>,
+    /// The lock token, for jobs a worker delivers.
+    pub token: Option<String>,
 }
 
 impl From<Job> for JsJob {
@@ -125,6 +127,7 @@ impl From<Job> for JsJob {
             deduplication_id: job.deduplication_id,
             repeat_job_key: job.repeat_job_key,
             deferred_failure: job.deferred_failure,
+            token: job.token,
         }
     }
 }

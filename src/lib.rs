@@ -1,6 +1,7 @@
 //! The Node.js binding of bullrush-core: converts JS values to engine types and back.
 //! No queue logic lives here.
 
+mod active_job;
 mod convert;
 mod events;
 mod queue;

@@ -62,7 +62,7 @@ pub struct JsLogs {
 
 #[napi]
 pub struct NativeQueue {
-    inner: Queue,
+    pub(crate) inner: Queue,
 }
 
 impl NativeQueue {

@@ -37,6 +37,7 @@ pub struct JsWorkerOptions {
     pub max_started_attempts: Option<f64>,
     pub maximum_rate_limit_delay: Option<f64>,
     pub run_retry_delay: Option<f64>,
+    pub timeout: Option<f64>,
 }
 
 /// An event for the JS worker; `kind` names it.
@@ -63,7 +64,8 @@ pub struct JsDelivery {
 #[napi(object)]
 pub struct JsOutcome {
     pub id: String,
-    /// `completed` or `failed`.
+    /// `completed`, `failed`, `rateLimited` (back to wait, uncounted) or `moved` (the
+    /// processor moved the job itself).
     pub kind: String,
     /// The result as JSON text (completed).
     pub value: Option<String>,
@@ -148,6 +150,11 @@ fn js_event(e: WorkerEvent) -> JsWorkerEvent {
             message: Some(message),
             ..event("error")
         },
+        WorkerEvent::TimedOut { job_id, message } => JsWorkerEvent {
+            job_id: Some(job_id),
+            message: Some(message),
+            ..event("timedOut")
+        },
     }
 }
 
@@ -181,6 +188,7 @@ fn core_options(o: &JsWorkerOptions) -> Result<WorkerOptions> {
         max_started_attempts: o.max_started_attempts.map(|v| v as i64),
         maximum_rate_limit_delay: ms(o.maximum_rate_limit_delay, d.maximum_rate_limit_delay),
         run_retry_delay: ms(o.run_retry_delay, d.run_retry_delay),
+        timeout: o.timeout.map(|v| v.max(0.0) as u64),
     })
 }
 
@@ -221,8 +229,41 @@ impl NativeWorker {
 
     /// A queue handle on the worker's queue, for job methods.
     #[napi]
-    pub fn queue(&self) -> Result<NativeQueue> {
-        self.inner.queue().map(NativeQueue::wrap).map_err(js_error)
+    pub fn queue(&self) -> NativeQueue {
+        NativeQueue::wrap(self.inner.queue())
+    }
+
+    /// Changes the concurrency while running.
+    #[napi]
+    pub fn set_concurrency(&self, concurrency: f64) -> Result<()> {
+        if !concurrency.is_finite() || concurrency < 1.0 {
+            return Err(js_error(bullrush_core::Error::InvalidArgument(
+                "concurrency must be a finite number greater than 0".into(),
+            )));
+        }
+        self.inner
+            .set_concurrency(concurrency as usize)
+            .map_err(js_error)
+    }
+
+    /// Moves a job this worker processes to the delayed set until `timestamp`.
+    #[napi]
+    pub async fn move_to_delayed(&self, id: String, token: String, timestamp: f64) -> Result<()> {
+        self.inner
+            .move_to_delayed(&id, &token, timestamp as i64)
+            .await
+            .map_err(js_error)
+    }
+
+    /// Puts a job this worker processes back at the front of wait; resolves to the rate
+    /// limiter's remaining ms.
+    #[napi]
+    pub async fn move_to_wait(&self, id: String, token: String) -> Result<f64> {
+        self.inner
+            .move_to_wait(&id, &token)
+            .await
+            .map(|ttl| ttl as f64)
+            .map_err(js_error)
     }
 
     /// Connects and starts fetching; resolves once running.
@@ -239,6 +280,8 @@ impl NativeWorker {
                 "completed" => Outcome::Completed {
                     returnvalue: o.value.unwrap_or_else(|| "null".into()),
                 },
+                "rateLimited" => Outcome::RateLimited,
+                "moved" => Outcome::Moved,
                 _ => Outcome::Failed(Failure {
                     message: o.message.unwrap_or_default(),
                     stack: o.stack,

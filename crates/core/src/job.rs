@@ -38,6 +38,8 @@ pub struct Job {
     pub repeat_job_key: Option<String>,
     /// A failure recorded for the next worker to apply (stalled too often, failed child).
     pub deferred_failure: Option<String>,
+    /// The lock token, while a worker of this process holds the job.
+    pub token: Option<String>,
 }
 
 impl Job {
@@ -70,6 +72,7 @@ impl Job {
             deduplication_id: take("deid"),
             repeat_job_key: take("rjk"),
             deferred_failure: take("defa"),
+            token: None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! [`QueueEvents`] reads the events stream. Redis state matches BullMQ's, so BullMQ
 //! producers, workers and listeners can share queues with these.
 
+mod active_job;
 mod coalesce;
 pub mod connection;
 pub mod error;

@@ -125,6 +125,8 @@ pub struct JobOptions {
     pub remove_on_fail: Option<KeepJobs>,
     pub stack_trace_limit: Option<usize>,
     pub keep_logs: Option<i64>,
+    /// How long an attempt may run, in ms (bullrush only; BullMQ ignores it).
+    pub timeout: Option<u64>,
 }
 
 impl JobOptions {
@@ -144,6 +146,10 @@ impl JobOptions {
                 .and_then(Value::as_f64)
                 .map(|n| n.max(0.0) as usize),
             keep_logs: get("kl").and_then(Value::as_f64).map(|n| n as i64),
+            timeout: get("timeout")
+                .and_then(Value::as_f64)
+                .filter(|t| *t >= 1.0)
+                .map(|t| t as u64),
         }
     }
 }

@@ -1,11 +1,14 @@
 //! Rust processors: an async closure as the host of a worker.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
 
 use futures_util::FutureExt;
 use serde_json::Value;
 use tokio::sync::broadcast;
+use tokio::task::AbortHandle;
 
 use crate::job::Job;
 use crate::worker::{Failure, Host, Outcome, Reporter, WorkerEvent};
@@ -41,6 +44,7 @@ impl JobError {
 pub struct FnProcessor<F> {
     f: F,
     events: broadcast::Sender<WorkerEvent>,
+    running: Arc<Mutex<HashMap<String, AbortHandle>>>,
 }
 
 impl<F, Fut> FnProcessor<F>
@@ -51,7 +55,11 @@ where
     /// Wraps `f`, which receives each job and returns its result or error.
     pub fn new(f: F) -> FnProcessor<F> {
         let (events, _) = broadcast::channel(1024);
-        FnProcessor { f, events }
+        FnProcessor {
+            f,
+            events,
+            running: Arc::default(),
+        }
     }
 
     /// Receives the worker's events from now on.
@@ -67,13 +75,19 @@ where
 {
     fn deliver(&self, jobs: Vec<Job>, events: Vec<WorkerEvent>, reporter: &Reporter) {
         for event in events {
+            if let WorkerEvent::TimedOut { job_id, message } = &event {
+                self.time_out(job_id, message, reporter);
+            }
             let _ = self.events.send(event);
         }
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         for job in jobs {
             let id = job.id.clone();
             let work = AssertUnwindSafe((self.f)(job)).catch_unwind();
             let reporter = reporter.clone();
-            tokio::spawn(async move {
+            let finished = Arc::downgrade(&self.running);
+            let task_id = id.clone();
+            let task = tokio::spawn(async move {
                 let outcome = match work.await {
                     Ok(Ok(value)) => Outcome::Completed {
                         returnvalue: value.to_string(),
@@ -88,8 +102,37 @@ where
                         ..Failure::default()
                     }),
                 };
+                if let Some(running) = finished.upgrade() {
+                    running
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&id);
+                }
                 reporter.report(id, outcome);
             });
+            running.insert(task_id, task.abort_handle());
         }
+    }
+}
+
+impl<F> FnProcessor<F> {
+    /// Stops a job's closure and reports its attempt failed with a `TimeoutError`.
+    fn time_out(&self, job_id: &str, message: &str, reporter: &Reporter) {
+        let task = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(job_id);
+        if let Some(task) = task {
+            task.abort();
+        }
+        reporter.report(
+            job_id.to_string(),
+            Outcome::Failed(Failure {
+                message: message.to_string(),
+                stack: Some(format!("TimeoutError: {message}")),
+                ..Failure::default()
+            }),
+        );
     }
 }

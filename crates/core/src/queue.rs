@@ -222,6 +222,11 @@ impl Queue {
         &self.inner.core.keys
     }
 
+    /// The connection and keys shared by the queue's operations.
+    pub(crate) fn core(&self) -> &QueueCore {
+        &self.inner.core
+    }
+
     /// Connects and writes the queue's meta (version, events length) once.
     pub async fn wait_until_ready(&self) -> Result<()> {
         self.inner

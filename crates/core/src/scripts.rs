@@ -44,3 +44,5 @@ script!(ADD_LOG, "add_log.lua");
 script!(REPROCESS_JOB, "reprocess_job.lua");
 script!(GET_STATE, "get_state.lua");
 script!(JOB_FINISHED, "job_finished.lua");
+script!(MOVE_TO_DELAYED, "move_to_delayed.lua");
+script!(MOVE_TO_WAIT, "move_to_wait.lua");

@@ -1,7 +1,8 @@
 -- finish_jobs: settles a batch of attempts that left a worker's hands, then fetches more.
 -- Each outcome is one of: completed, failed (final), retry (back to wait now),
--- delay (back to delayed for a backoff). Per job it leaves exactly what one BullMQ
--- moveToFinished / retryJob / moveToDelayed call would; the batch shares the commands
+-- delay (back to delayed for a backoff), wait (rate limited: back to the front of wait,
+-- the attempt not counted). Per job it leaves exactly what one BullMQ moveToFinished /
+-- retryJob / moveToDelayed / moveJobFromActiveToWait call would; the batch shares the commands
 -- that can be shared (lock reads, active removal, set inserts).
 -- KEYS: 1 wait, 2 active, 3 prioritized, 4 pc, 5 delayed, 6 events, 7 meta, 8 marker,
 --       9 stalled, 10 limiter, 11 completed, 12 failed
@@ -175,6 +176,18 @@ local function delay(i, jobId, jobKey, f)
   delayedMoved = true
 end
 
+-- Puts a rate-limited job back where it is taken next: the front of wait, or ahead of
+-- its priority.
+local function backToWait(jobId, f)
+  if f.priority > 0 then
+    rcall("ZADD", KEYS[3], f.priority * PRIORITY_SHIFT, jobId)
+  else
+    waitFront[#waitFront + 1] = jobId
+  end
+  rcall("XADD", KEYS[6], "MAXLEN", "~", eventsLen(meta), "*", "event", "waiting", "jobId", jobId, "prev", "active")
+  readyMoved = true
+end
+
 local function keepOnly(setKey, keepCount, keepAge, keepLimit)
   if keepAge then
     local old = rcall("ZREVRANGEBYSCORE", setKey, now - keepAge * 1000, "-inf", "LIMIT", 0, keepLimit)
@@ -215,6 +228,8 @@ for i = 1, count do
       retry(i, jobId, jobKey, fields[i])
     elseif kind == "delay" then
       delay(i, jobId, jobKey, fields[i])
+    elseif kind == "wait" then
+      backToWait(jobId, fields[i])
     else
       finish(i, jobId, jobKey, kind, fields[i])
     end

@@ -1,6 +1,7 @@
 //! Settles reported outcomes in batches, one script call per batch, fetching as many
 //! new jobs in the same call as the batch frees slots.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::fetcher::{parse_fetched, push_fetch_args};
 use super::outcome::{settle, SettleKind, Settlement};
-use super::{Report, RunState, Shared, WorkerEvent};
+use super::{Phase, Report, RunState, Shared, WorkerEvent};
 use crate::error::{Error, Result};
 use crate::job::value_int;
 use crate::scripts;
@@ -23,10 +24,10 @@ const FINISH_BATCH: usize = 1000;
 const IN_FLIGHT: usize = 2;
 
 pub(super) async fn run(shared: Arc<Shared>, mut reports: mpsc::UnboundedReceiver<Report>) {
-    let cap = batch_cap(shared.opts.concurrency);
     let mut in_flight = FuturesUnordered::new();
     let mut batch = Vec::new();
     loop {
+        let cap = batch_cap(shared.concurrency.load(Ordering::Relaxed));
         tokio::select! {
             received = reports.recv_many(&mut batch, cap), if in_flight.len() < IN_FLIGHT => {
                 if received == 0 {
@@ -49,23 +50,35 @@ fn batch_cap(concurrency: usize) -> usize {
     concurrency.div_ceil(IN_FLIGHT).clamp(1, FINISH_BATCH)
 }
 
-/// Decides each reported attempt; outcomes for jobs the worker no longer holds are dropped.
+/// Decides each reported attempt. Outcomes for jobs the worker no longer holds, or whose
+/// outcome is already on its way, are dropped; jobs the processor moved away are let go.
 fn prepare(shared: &Shared, reports: impl Iterator<Item = Report>) -> Vec<Settlement> {
     let mut active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
     let keep = shared.keep_defaults();
-    reports
+    let settlements = reports
         .filter_map(|r| {
             let held = active.get_mut(&r.job_id)?;
-            held.settling = true;
-            let mut s = settle(&r.job_id, &held.info, r.outcome, keep);
+            if held.phase != Phase::Processing {
+                if held.phase == Phase::Moved {
+                    active.remove(&r.job_id);
+                }
+                return None;
+            }
+            let Some(mut s) = settle(&r.job_id, &held.info, r.outcome, keep) else {
+                active.remove(&r.job_id);
+                return None;
+            };
+            held.phase = Phase::Settling;
             s.unseen = held.unseen.clone();
             Some(s)
         })
-        .collect()
+        .collect();
+    shared.notify_if_idle(&active);
+    settlements
 }
 
 /// Runs the finishing script, retrying on connection errors so no outcome is lost.
-async fn finish_until_done(shared: &Shared, settlements: Vec<Settlement>) {
+async fn finish_until_done(shared: &Arc<Shared>, settlements: Vec<Settlement>) {
     let mut delay = Duration::from_millis(100);
     loop {
         let fetch = match shared.run_state() {
@@ -124,7 +137,7 @@ async fn finish(
 
 /// Publishes the settled outcomes, frees their slots and starts the jobs fetched with them.
 fn apply(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     settlements: Vec<Settlement>,
     reply: Vec<Value>,
     fetched: bool,
@@ -138,7 +151,7 @@ fn apply(
     let events = settlements
         .iter()
         .zip(codes.iter().chain(std::iter::repeat(&0)))
-        .map(|(s, &code)| event_for(s, code, now))
+        .filter_map(|(s, &code)| event_for(s, code, now))
         .collect();
     let mut slots = Vec::with_capacity(settlements.len());
     {
@@ -176,19 +189,22 @@ fn release(shared: &Shared, settlements: &[Settlement]) {
     shared.notify_if_idle(&active);
 }
 
-fn event_for(s: &Settlement, code: i64, now: i64) -> WorkerEvent {
+/// The event a settled outcome raises on the worker; none for a job sent back to wait.
+fn event_for(s: &Settlement, code: i64, now: i64) -> Option<WorkerEvent> {
     if code < 0 {
         let command = match s.kind {
             SettleKind::Retry => "retryJob",
             SettleKind::Delay(_) => "moveToDelayed",
+            SettleKind::BackToWait => "moveJobFromActiveToWait",
             _ => "moveToFinished",
         };
-        return WorkerEvent::Error {
+        return Some(WorkerEvent::Error {
             message: Error::script(code, &s.job_id, command, "active").to_string(),
             job_id: Some(s.job_id.clone()),
-        };
+        });
     }
-    match s.kind {
+    Some(match s.kind {
+        SettleKind::BackToWait => return None,
         SettleKind::Completed => WorkerEvent::Completed {
             job_id: s.job_id.clone(),
             finished_on: now,
@@ -202,5 +218,5 @@ fn event_for(s: &Settlement, code: i64, now: i64) -> WorkerEvent {
             finished_on: (kind == SettleKind::Failed).then_some(now),
             job: s.unseen.clone(),
         },
-    }
+    })
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{RunState, Shared, WorkerEvent};
+use super::{Phase, RunState, Shared, WorkerEvent};
 use crate::error::Result;
 use crate::scripts;
 
@@ -44,7 +44,9 @@ fn due_for_renewal(shared: &Shared, age: Duration) -> Vec<(String, String)> {
     let mut active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
     active
         .iter_mut()
-        .filter(|(_, job)| !job.settling && now.duration_since(job.renewed_at) >= age)
+        .filter(|(_, job)| {
+            job.phase == Phase::Processing && now.duration_since(job.renewed_at) >= age
+        })
         .map(|(id, job)| {
             job.renewed_at = now;
             (id.clone(), job.info.token.clone())
@@ -69,7 +71,11 @@ fn report_lost(shared: &Shared, lost: Vec<String>) {
     let lost: Vec<String> = {
         let active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
         lost.into_iter()
-            .filter(|id| active.get(id).is_some_and(|job| !job.settling))
+            .filter(|id| {
+                active
+                    .get(id)
+                    .is_some_and(|job| job.phase == Phase::Processing)
+            })
             .collect()
     };
     if lost.is_empty() {

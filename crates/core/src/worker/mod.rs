@@ -8,12 +8,12 @@ mod outcome;
 mod stalled;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
-use tokio::task::JoinHandle;
+use tokio::task::{AbortHandle, JoinHandle};
 
 use crate::error::{Error, Result};
 use crate::job::Job;
@@ -55,6 +55,9 @@ pub enum WorkerEvent {
         message: String,
         job_id: Option<String>,
     },
+    /// A job ran past its `timeout`: the host aborts its processor and reports the
+    /// attempt failed with a `TimeoutError` carrying `message`.
+    TimedOut { job_id: String, message: String },
     /// The worker stopped fetching and is waiting for its jobs.
     Closing,
     /// The worker has stopped.
@@ -94,15 +97,37 @@ enum RunState {
     Closing,
 }
 
+/// Where a held job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// The processor has it; its lock is renewed.
+    Processing,
+    /// Its outcome is on its way to Redis; later reports for it are ignored.
+    Settling,
+    /// The processor moved it out of active itself (delayed, wait); the next report
+    /// only frees its slot.
+    Moved,
+}
+
 /// A job the worker holds: its lock token, what settling needs, and its concurrency slot.
 struct ActiveJob {
     info: AttemptInfo,
     renewed_at: Instant,
     /// Set when the job fails before the host sees it.
     unseen: Option<Box<Job>>,
-    /// Set once its outcome is on its way to Redis: the lock is no longer renewed.
-    settling: bool,
+    phase: Phase,
+    /// The pending `timeout` of the attempt.
+    _timer: Option<Timer>,
     _slot: OwnedSemaphorePermit,
+}
+
+/// An attempt's timeout, cancelled when the job is let go.
+struct Timer(AbortHandle);
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// State shared by a worker's tasks.
@@ -112,6 +137,11 @@ pub(crate) struct Shared {
     host: Arc<dyn Host>,
     reporter: Reporter,
     slots: Arc<Semaphore>,
+    /// The concurrency in effect (`setConcurrency` changes it while running).
+    concurrency: AtomicUsize,
+    /// Slots still held by jobs that a lowered concurrency has taken away: they are
+    /// forgotten as they come back instead of being used.
+    slot_debt: AtomicUsize,
     active: Mutex<HashMap<String, ActiveJob>>,
     idle: Notify,
     state: watch::Sender<RunState>,
@@ -154,7 +184,7 @@ impl Shared {
     /// Takes fetched jobs into the active set, each with a slot; starts them on the host.
     /// Jobs that must fail before processing are reported failed at once.
     fn accept(
-        &self,
+        self: &Arc<Self>,
         jobs: Vec<Job>,
         slots: &mut Vec<OwnedSemaphorePermit>,
         token: &str,
@@ -170,7 +200,7 @@ impl Shared {
         let mut start = Vec::with_capacity(jobs.len());
         {
             let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
-            for job in jobs {
+            for mut job in jobs {
                 let Some(slot) = slots.pop() else {
                     tracing::error!(job = %job.id, "fetched more jobs than free slots");
                     break;
@@ -178,18 +208,26 @@ impl Shared {
                 let info = AttemptInfo {
                     token: token.to_string(),
                     attempts_made: job.attempts_made,
+                    attempts_started: job.attempts_started,
+                    max_started_attempts: self.opts.max_started_attempts,
                     deduplication_id: job.deduplication_id.clone(),
                     opts: job.options(),
                     stacktrace: job.stack_entries(),
                 };
                 let failure = self.failure_before_start(&job);
+                let timer = match (&failure, info.opts.timeout.or(self.opts.timeout)) {
+                    (None, Some(ms)) => Some(self.start_timer(&job.id, token, ms)),
+                    _ => None,
+                };
+                job.token = Some(token.to_string());
                 active.insert(
                     job.id.clone(),
                     ActiveJob {
                         info,
                         renewed_at: Instant::now(),
                         unseen: failure.is_some().then(|| Box::new(job.clone())),
-                        settling: false,
+                        phase: Phase::Processing,
+                        _timer: timer,
                         _slot: slot,
                     },
                 );
@@ -209,6 +247,32 @@ impl Shared {
         slots.clear();
         if !start.is_empty() || !events.is_empty() {
             self.host.deliver(start, events, &self.reporter);
+        }
+    }
+
+    /// Tells the host when the attempt of `job_id` under `token` has run for `ms`.
+    fn start_timer(self: &Arc<Self>, job_id: &str, token: &str, ms: u64) -> Timer {
+        let shared = Arc::downgrade(self);
+        let (job_id, token) = (job_id.to_string(), token.to_string());
+        let timer = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            if let Some(shared) = shared.upgrade() {
+                shared.time_out(job_id, &token, ms);
+            }
+        });
+        Timer(timer.abort_handle())
+    }
+
+    fn time_out(&self, job_id: String, token: &str, timeout_ms: u64) {
+        let still_processing = {
+            let active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+            active
+                .get(&job_id)
+                .is_some_and(|job| job.phase == Phase::Processing && job.info.token == token)
+        };
+        if still_processing {
+            let message = format!("Job {job_id} timed out after {timeout_ms} ms");
+            self.emit(vec![WorkerEvent::TimedOut { job_id, message }]);
         }
     }
 
@@ -235,6 +299,7 @@ impl Shared {
 /// A worker: takes jobs from a queue and hands them to a host that processes them.
 pub struct Worker {
     shared: Arc<Shared>,
+    queue: Queue,
     reports: Mutex<Option<mpsc::UnboundedReceiver<Report>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     fetcher: Mutex<Option<JoinHandle<()>>>,
@@ -247,11 +312,22 @@ impl Worker {
     pub fn new(name: &str, opts: WorkerOptions, host: Arc<dyn Host>) -> Result<Worker> {
         opts.validate()?;
         let core = Arc::new(QueueCore::new(name, &opts.prefix, opts.connection.clone())?);
+        let queue = Queue::new(
+            name,
+            crate::queue::QueueOptions {
+                connection: opts.connection.clone(),
+                prefix: opts.prefix.clone(),
+                skip_meta_update: true,
+                ..Default::default()
+            },
+        )?;
         let (tx, rx) = mpsc::unbounded_channel();
         let (state, _) = watch::channel(RunState::Idle);
         let shared = Arc::new(Shared {
             core,
             slots: Arc::new(Semaphore::new(opts.concurrency)),
+            concurrency: AtomicUsize::new(opts.concurrency),
+            slot_debt: AtomicUsize::new(0),
             opts,
             host,
             reporter: Reporter { tx },
@@ -264,6 +340,7 @@ impl Worker {
         });
         Ok(Worker {
             shared,
+            queue,
             reports: Mutex::new(Some(rx)),
             tasks: Mutex::new(Vec::new()),
             fetcher: Mutex::new(None),
@@ -283,16 +360,55 @@ impl Worker {
     }
 
     /// A queue handle on the worker's queue, for job operations (progress, logs).
-    pub fn queue(&self) -> Result<Queue> {
-        Queue::new(
-            &self.shared.core.name,
-            crate::queue::QueueOptions {
-                connection: self.shared.opts.connection.clone(),
-                prefix: self.shared.opts.prefix.clone(),
-                skip_meta_update: true,
-                ..Default::default()
-            },
+    pub fn queue(&self) -> Queue {
+        self.queue.clone()
+    }
+
+    /// Moves a job this worker processes to the delayed set until `timestamp` (ms),
+    /// without counting the attempt (BullMQ's `job.moveToDelayed`); the worker lets go
+    /// of it once its processor returns.
+    pub async fn move_to_delayed(&self, id: &str, token: &str, timestamp: i64) -> Result<()> {
+        self.moving(
+            id,
+            token,
+            self.queue.move_to_delayed(id, token, timestamp, false),
         )
+        .await
+    }
+
+    /// Puts a job this worker processes back at the front of wait (BullMQ's
+    /// `job.moveToWait`); returns the rate limiter's remaining time in ms.
+    pub async fn move_to_wait(&self, id: &str, token: &str) -> Result<i64> {
+        self.moving(id, token, self.queue.move_to_wait(id, token))
+            .await
+    }
+
+    /// Runs a move of a held job out of active: no lock renewal meanwhile, and the job
+    /// stays held (its slot taken) until its processor reports.
+    async fn moving<T>(
+        &self,
+        id: &str,
+        token: &str,
+        op: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let held = self.set_phase(id, token, Phase::Processing, Phase::Moved);
+        let result = op.await;
+        if held && result.is_err() {
+            self.set_phase(id, token, Phase::Moved, Phase::Processing);
+        }
+        result
+    }
+
+    /// Changes the phase of a held job from `from` to `to`; false when not held so.
+    fn set_phase(&self, id: &str, token: &str, from: Phase, to: Phase) -> bool {
+        let mut active = self.shared.active.lock().unwrap_or_else(|e| e.into_inner());
+        match active.get_mut(id) {
+            Some(job) if job.phase == from && job.info.token == token => {
+                job.phase = to;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Starts fetching, renewing locks and checking for stalled jobs. Connection trouble
@@ -368,6 +484,28 @@ impl Worker {
             }
             notified.await;
         }
+    }
+
+    /// Changes how many jobs the worker processes at once; jobs already held beyond a
+    /// lower limit finish first.
+    pub fn set_concurrency(&self, concurrency: usize) -> Result<()> {
+        WorkerOptions::check_concurrency(concurrency)?;
+        let old = self.shared.concurrency.swap(concurrency, Ordering::SeqCst);
+        if concurrency > old {
+            self.shared.slots.add_permits(concurrency - old);
+        } else if concurrency < old {
+            let surplus = old - concurrency;
+            let forgotten = self.shared.slots.forget_permits(surplus);
+            self.shared
+                .slot_debt
+                .fetch_add(surplus - forgotten, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    /// The concurrency in effect.
+    pub fn concurrency(&self) -> usize {
+        self.shared.concurrency.load(Ordering::SeqCst)
     }
 
     /// How many jobs the worker holds.

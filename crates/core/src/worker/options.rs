@@ -42,6 +42,8 @@ pub struct WorkerOptions {
     pub maximum_rate_limit_delay: u64,
     /// Longest wait, in ms, before retrying after a connection error.
     pub run_retry_delay: u64,
+    /// Default attempt timeout in ms for jobs without their own `timeout` (bullrush only).
+    pub timeout: Option<u64>,
 }
 
 impl Default for WorkerOptions {
@@ -64,11 +66,22 @@ impl Default for WorkerOptions {
             max_started_attempts: None,
             maximum_rate_limit_delay: 30_000,
             run_retry_delay: 15_000,
+            timeout: None,
         }
     }
 }
 
 impl WorkerOptions {
+    /// Rejects a concurrency below 1, with BullMQ's message.
+    pub fn check_concurrency(concurrency: usize) -> Result<()> {
+        if concurrency == 0 {
+            return Err(Error::InvalidArgument(
+                "concurrency must be a finite number greater than 0".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The lock renewal period in effect, in ms.
     pub fn renew_time(&self) -> u64 {
         self.lock_renew_time.unwrap_or(self.lock_duration / 2)
@@ -77,8 +90,9 @@ impl WorkerOptions {
     /// Rejects values BullMQ rejects, with its messages.
     pub fn validate(&self) -> Result<()> {
         let invalid = |m: &str| Err(Error::InvalidArgument(m.into()));
-        if self.concurrency == 0 {
-            return invalid("concurrency must be a finite number greater than 0");
+        Self::check_concurrency(self.concurrency)?;
+        if self.timeout == Some(0) {
+            return invalid("timeout must be a positive integer (ms)");
         }
         if self.max_stalled_count < 0 {
             return invalid("maxStalledCount must be greater or equal than 0");

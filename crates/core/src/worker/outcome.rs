@@ -9,6 +9,12 @@ pub enum Outcome {
     Completed { returnvalue: String },
     /// The processor threw.
     Failed(Failure),
+    /// The processor hit a rate limit (BullMQ's `RateLimitError`): the job goes back to
+    /// wait without the attempt counting.
+    RateLimited,
+    /// The processor moved the job out of active itself (`moveToDelayed`, `moveToWait`,
+    /// then BullMQ's `DelayedError`/`WaitingError`): the worker only lets go of it.
+    Moved,
 }
 
 /// A failed attempt, as the processor reported it.
@@ -29,6 +35,7 @@ pub(crate) enum SettleKind {
     Failed,
     Retry,
     Delay(i64),
+    BackToWait,
 }
 
 impl SettleKind {
@@ -38,6 +45,7 @@ impl SettleKind {
             SettleKind::Failed => "failed",
             SettleKind::Retry => "retry",
             SettleKind::Delay(_) => "delay",
+            SettleKind::BackToWait => "wait",
         }
     }
 }
@@ -68,6 +76,10 @@ pub(crate) struct Settlement {
 pub(crate) struct AttemptInfo {
     pub token: String,
     pub attempts_made: i64,
+    /// `attemptsStarted`, this attempt included.
+    pub attempts_started: i64,
+    /// The worker's `maxStartedAttempts`: a job started that often is not retried.
+    pub max_started_attempts: Option<i64>,
     pub deduplication_id: Option<String>,
     pub opts: JobOptions,
     pub stacktrace: Vec<String>,
@@ -80,13 +92,14 @@ pub(crate) struct KeepDefaults {
     pub on_fail: Option<KeepJobs>,
 }
 
-/// Decides, as BullMQ does, whether an attempt completes, retries now, retries later or fails.
+/// Decides, as BullMQ does, whether an attempt completes, retries now, retries later,
+/// fails or goes back to wait; `None` when the processor already moved the job.
 pub(crate) fn settle(
     job_id: &str,
     info: &AttemptInfo,
     outcome: Outcome,
     keep: KeepDefaults,
-) -> Settlement {
+) -> Option<Settlement> {
     let base = Settlement {
         job_id: job_id.to_string(),
         token: info.token.clone(),
@@ -102,12 +115,20 @@ pub(crate) fn settle(
     };
     let failure = match outcome {
         Outcome::Completed { returnvalue } => {
-            return Settlement {
+            return Some(Settlement {
                 value: returnvalue,
                 keep: keep_for(info.opts.remove_on_complete, keep.on_complete),
                 ..base
-            }
+            })
         }
+        Outcome::RateLimited => {
+            return Some(Settlement {
+                kind: SettleKind::BackToWait,
+                attempts_made: info.attempts_made,
+                ..base
+            })
+        }
+        Outcome::Moved => return None,
         Outcome::Failed(f) => f,
     };
     let kind = retry_kind(info, &failure);
@@ -115,13 +136,13 @@ pub(crate) fn settle(
         SettleKind::Failed => keep_for(info.opts.remove_on_fail, keep.on_fail),
         _ => KeepJobs::ALL,
     };
-    Settlement {
+    Some(Settlement {
         kind,
         stacktrace: stack_json(&info.stacktrace, failure.stack, info.opts.stack_trace_limit),
         value: failure.message,
         keep,
         ..base
-    }
+    })
 }
 
 fn keep_for(job: Option<KeepJobs>, worker: Option<KeepJobs>) -> KeepJobs {
@@ -129,7 +150,10 @@ fn keep_for(job: Option<KeepJobs>, worker: Option<KeepJobs>) -> KeepJobs {
 }
 
 fn retry_kind(info: &AttemptInfo, failure: &Failure) -> SettleKind {
-    if failure.unrecoverable || info.attempts_made + 1 >= info.opts.attempts {
+    let started_enough = info
+        .max_started_attempts
+        .is_some_and(|max| max > 0 && max <= info.attempts_started);
+    if failure.unrecoverable || started_enough || info.attempts_made + 1 >= info.opts.attempts {
         return SettleKind::Failed;
     }
     let delay = match &info.opts.backoff {
@@ -168,6 +192,8 @@ mod tests {
         AttemptInfo {
             token: "t".into(),
             attempts_made: made,
+            attempts_started: made + 1,
+            max_started_attempts: None,
             deduplication_id: None,
             opts: JobOptions {
                 attempts,
@@ -193,10 +219,10 @@ mod tests {
 
     #[test]
     fn retries_until_attempts_are_used() {
-        let s = settle("1", &info(3, 0, None), fail("x"), KEEP);
+        let s = settle("1", &info(3, 0, None), fail("x"), KEEP).unwrap();
         assert_eq!(s.kind, SettleKind::Retry);
         assert_eq!(s.stacktrace, r#"["old","Error: x"]"#);
-        let s = settle("1", &info(3, 2, None), fail("x"), KEEP);
+        let s = settle("1", &info(3, 2, None), fail("x"), KEEP).unwrap();
         assert_eq!(s.kind, SettleKind::Failed);
         assert_eq!(s.attempts_made, 3);
     }
@@ -207,7 +233,7 @@ mod tests {
             delay: 100,
             jitter: 0.0,
         };
-        let s = settle("1", &info(5, 2, Some(b)), fail("x"), KEEP);
+        let s = settle("1", &info(5, 2, Some(b)), fail("x"), KEEP).unwrap();
         assert_eq!(s.kind, SettleKind::Delay(400));
     }
 
@@ -219,9 +245,33 @@ mod tests {
             ..Failure::default()
         });
         assert_eq!(
-            settle("1", &info(5, 0, None), out, KEEP).kind,
+            settle("1", &info(5, 0, None), out, KEEP).unwrap().kind,
             SettleKind::Failed
         );
+    }
+
+    #[test]
+    fn max_started_attempts_stops_retries() {
+        let mut i = info(5, 0, None);
+        i.attempts_started = 2;
+        i.max_started_attempts = Some(2);
+        assert_eq!(
+            settle("1", &i, fail("x"), KEEP).unwrap().kind,
+            SettleKind::Failed
+        );
+        i.max_started_attempts = Some(3);
+        assert_eq!(
+            settle("1", &i, fail("x"), KEEP).unwrap().kind,
+            SettleKind::Retry
+        );
+    }
+
+    #[test]
+    fn rate_limited_goes_back_to_wait_uncounted() {
+        let s = settle("1", &info(3, 1, None), Outcome::RateLimited, KEEP).unwrap();
+        assert_eq!(s.kind, SettleKind::BackToWait);
+        assert_eq!(s.attempts_made, 1);
+        assert!(settle("1", &info(3, 1, None), Outcome::Moved, KEEP).is_none());
     }
 
     #[test]
@@ -229,10 +279,10 @@ mod tests {
         let mut i = info(1, 0, None);
         i.opts.stack_trace_limit = Some(1);
         assert_eq!(
-            settle("1", &i, fail("x"), KEEP).stacktrace,
+            settle("1", &i, fail("x"), KEEP).unwrap().stacktrace,
             r#"["Error: x"]"#
         );
         i.opts.stack_trace_limit = Some(0);
-        assert_eq!(settle("1", &i, fail("x"), KEEP).stacktrace, "[]");
+        assert_eq!(settle("1", &i, fail("x"), KEEP).unwrap().stacktrace, "[]");
     }
 }
