@@ -239,6 +239,17 @@ export type Processor<T = any, R = any, N extends string = string, P extends Job
   signal?: AbortSignal,
 ) => Promise<R>;
 
+/**
+ * bullrush extension: the processor of a worker with `batch` options. It receives the
+ * batch's jobs and returns one result per job, in order: an `Error` fails that job's
+ * attempt, anything else completes it. Throwing fails every job of the batch.
+ */
+export type BatchProcessor<T = any, R = any, N extends string = string, P extends JobProgress = JobProgress> = (
+  jobs: Job<T, R, N, P>[],
+  token?: undefined,
+  signal?: AbortSignal,
+) => Promise<(R | Error)[] | void>;
+
 /** Custom backoff: returns the delay in ms before the next attempt. */
 export type BackoffStrategy = (
   attemptsMade: number,
@@ -433,11 +444,14 @@ export interface MetricsOptions {
   maxDataPoints?: number;
 }
 
-/** bullrush extension: fetch and finish jobs in batches. */
+/**
+ * bullrush extension: hand the processor arrays of up to `size` jobs (see
+ * `BatchProcessor`); `concurrency` then counts batches.
+ */
 export interface BatchOptions {
-  /** Max number of jobs moved per Redis call. */
+  /** Jobs per batch (an integer of at least 1). */
   size: number;
-  /** Max ms a partial batch waits before it is sent. */
+  /** Max ms a partial batch waits for more jobs before it is handed over (default 0). */
   timeout?: number;
 }
 
@@ -815,6 +829,11 @@ export declare class Worker<DataType = any, ResultType = any, NameType extends s
   /** Unique id of this worker instance. */
   readonly id: string;
 
+  constructor(
+    name: string,
+    processor: BatchProcessor<DataType, ResultType, NameType>,
+    opts: WorkerOptions & { batch: BatchOptions },
+  );
   constructor(name: string, processor?: Processor<DataType, ResultType, NameType> | null, opts?: WorkerOptions);
 
   /** A RateLimitError to throw from the processor after `worker.rateLimit`. */

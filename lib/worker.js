@@ -33,6 +33,8 @@ function nativeOptions(opts) {
     maximumRateLimitDelay: opts.maximumRateLimitDelay,
     runRetryDelay: opts.runRetryDelay,
     timeout: opts.timeout,
+    batchSize: opts.batch ? opts.batch.size : undefined,
+    batchTimeout: opts.batch ? opts.batch.timeout : undefined,
   };
 }
 
@@ -153,7 +155,11 @@ class Worker extends EventEmitter {
 
   _onDelivery({ jobs, events }) {
     for (const event of events) this._onEvent(event);
-    for (const raw of jobs) this._start(raw);
+    if (!this.opts.batch) {
+      for (const raw of jobs) this._start(raw);
+    } else if (jobs.length > 0) {
+      this._startBatch(jobs);
+    }
   }
 
   _onEvent(e) {
@@ -215,6 +221,34 @@ class Worker extends EventEmitter {
     pending.then(
       (result) => this._completed(entry, result),
       (err) => this._failed(entry, err),
+    );
+  }
+
+  // One delivery in batch mode is one batch: the processor gets its jobs and answers with
+  // one result per job (an Error fails that job), or throws to fail them all.
+  _startBatch(raws) {
+    const controller = this.processFn.length >= 3 ? new AbortController() : undefined;
+    const entries = raws.map((raw) => {
+      const job = Job.fromNative(this, raw);
+      const entry = { job, customBackoff: raw.customBackoff, controller, reported: false };
+      this._jobs.set(job.id, entry);
+      this.emit('active', job, 'waiting');
+      return entry;
+    });
+    let pending;
+    try {
+      pending = Promise.resolve(this.processFn(entries.map((e) => e.job), undefined, controller && controller.signal));
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending.then(
+      (results) =>
+        entries.forEach((entry, i) => {
+          const result = Array.isArray(results) ? results[i] : undefined;
+          if (result instanceof Error) this._failed(entry, result);
+          else this._completed(entry, result);
+        }),
+      (err) => entries.forEach((entry) => this._failed(entry, err)),
     );
   }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use bullrush_core::{
-    Failure, Host, Limiter, Outcome, Reporter, Worker, WorkerEvent, WorkerOptions,
+    BatchOptions, Failure, Host, Limiter, Outcome, Reporter, Worker, WorkerEvent, WorkerOptions,
 };
 use napi::bindgen_prelude::Function;
 use napi::bindgen_prelude::Result;
@@ -38,6 +38,8 @@ pub struct JsWorkerOptions {
     pub maximum_rate_limit_delay: Option<f64>,
     pub run_retry_delay: Option<f64>,
     pub timeout: Option<f64>,
+    pub batch_size: Option<f64>,
+    pub batch_timeout: Option<f64>,
 }
 
 /// An event for the JS worker; `kind` names it.
@@ -189,6 +191,16 @@ fn core_options(o: &JsWorkerOptions) -> Result<WorkerOptions> {
         maximum_rate_limit_delay: ms(o.maximum_rate_limit_delay, d.maximum_rate_limit_delay),
         run_retry_delay: ms(o.run_retry_delay, d.run_retry_delay),
         timeout: o.timeout.map(|v| v.max(0.0) as u64),
+        batch: o.batch_size.map(|size| BatchOptions {
+            // A size that is not a whole number of at least 1 becomes 0, which the engine
+            // rejects with its message.
+            size: if size >= 1.0 && size.fract() == 0.0 {
+                size as usize
+            } else {
+                0
+            },
+            timeout: o.batch_timeout.map_or(0, |t| t.max(0.0) as u64),
+        }),
     })
 }
 

@@ -27,6 +27,12 @@ export async function extensions(): Promise<void> {
   const batch: BatchOptions = { size: 50, timeout: 10 };
   const workerOpts: WorkerOptions = { connection: byUrl, concurrency: 100, batch, timeout: 30_000 };
   const worker = new Worker<Mail, boolean>('mail', async (job) => job.data.to.length > 0, workerOpts);
+  const batched = new Worker<Mail, boolean>(
+    'mail',
+    async (jobs) => jobs.map((j) => (j.data.to ? true : new Error('no recipient'))),
+    { batch: { size: 10, timeout: 50 } },
+  );
+  await batched.close();
 
   // Per-job QueueEvents names carry the base event's listener type.
   const queueEvents = new QueueEvents<boolean>('mail');

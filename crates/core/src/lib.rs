@@ -26,7 +26,9 @@ pub use keys::{JobState, QueueKeys};
 pub use options::{Backoff, JobOptions, KeepJobs, NewJob};
 pub use processor::{FnProcessor, JobError};
 pub use queue::{Finished, Queue, QueueOptions, VERSION};
-pub use worker::{Failure, Host, Limiter, Outcome, Reporter, Worker, WorkerEvent, WorkerOptions};
+pub use worker::{
+    BatchOptions, Failure, Host, Limiter, Outcome, Reporter, Worker, WorkerEvent, WorkerOptions,
+};
 
 /// Milliseconds since the Unix epoch, from this host's clock (as BullMQ uses).
 pub fn now_ms() -> i64 {

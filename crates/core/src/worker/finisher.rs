@@ -27,7 +27,11 @@ pub(super) async fn run(shared: Arc<Shared>, mut reports: mpsc::UnboundedReceive
     let mut in_flight = FuturesUnordered::new();
     let mut batch = Vec::new();
     loop {
-        let cap = batch_cap(shared.concurrency.load(Ordering::Relaxed));
+        let cap = batch_cap(
+            shared
+                .opts
+                .slots(shared.concurrency.load(Ordering::Relaxed)),
+        );
         tokio::select! {
             received = reports.recv_many(&mut batch, cap), if in_flight.len() < IN_FLIGHT => {
                 if received == 0 {

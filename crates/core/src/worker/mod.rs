@@ -1,5 +1,6 @@
 //! The consumer side: fetching jobs, handing them to a processor, settling the outcomes.
 
+mod batch;
 mod fetcher;
 mod finisher;
 mod locks;
@@ -19,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::queue::{Queue, QueueCore};
 
+pub use batch::BatchOptions;
 pub use options::{Limiter, WorkerOptions};
 use outcome::{AttemptInfo, KeepDefaults};
 pub use outcome::{Failure, Outcome};
@@ -139,6 +141,7 @@ pub(crate) struct Shared {
     slots: Arc<Semaphore>,
     /// The concurrency in effect (`setConcurrency` changes it while running).
     concurrency: AtomicUsize,
+    batcher: batch::Batcher,
     /// Slots still held by jobs that a lowered concurrency has taken away: they are
     /// forgotten as they come back instead of being used.
     slot_debt: AtomicUsize,
@@ -245,8 +248,24 @@ impl Shared {
             }
         }
         slots.clear();
-        if !start.is_empty() || !events.is_empty() {
-            self.host.deliver(start, events, &self.reporter);
+        self.start(start, events);
+    }
+
+    /// Hands started jobs to the host: all at once, or batch by batch in batch mode.
+    fn start(self: &Arc<Self>, jobs: Vec<Job>, events: Vec<WorkerEvent>) {
+        let Some(batch) = self.opts.batch else {
+            if !jobs.is_empty() || !events.is_empty() {
+                self.host.deliver(jobs, events, &self.reporter);
+            }
+            return;
+        };
+        let mut events = Some(events);
+        for batch in self.batcher.add(self, batch, jobs) {
+            self.host
+                .deliver(batch, events.take().unwrap_or_default(), &self.reporter);
+        }
+        if let Some(events) = events.filter(|e| !e.is_empty()) {
+            self.host.deliver(Vec::new(), events, &self.reporter);
         }
     }
 
@@ -325,7 +344,8 @@ impl Worker {
         let (state, _) = watch::channel(RunState::Idle);
         let shared = Arc::new(Shared {
             core,
-            slots: Arc::new(Semaphore::new(opts.concurrency)),
+            slots: Arc::new(Semaphore::new(opts.slots(opts.concurrency))),
+            batcher: batch::Batcher::default(),
             concurrency: AtomicUsize::new(opts.concurrency),
             slot_debt: AtomicUsize::new(0),
             opts,
@@ -490,11 +510,13 @@ impl Worker {
     /// lower limit finish first.
     pub fn set_concurrency(&self, concurrency: usize) -> Result<()> {
         WorkerOptions::check_concurrency(concurrency)?;
-        let old = self.shared.concurrency.swap(concurrency, Ordering::SeqCst);
-        if concurrency > old {
-            self.shared.slots.add_permits(concurrency - old);
-        } else if concurrency < old {
-            let surplus = old - concurrency;
+        let opts = &self.shared.opts;
+        let old = opts.slots(self.shared.concurrency.swap(concurrency, Ordering::SeqCst));
+        let new = opts.slots(concurrency);
+        if new > old {
+            self.shared.slots.add_permits(new - old);
+        } else if new < old {
+            let surplus = old - new;
             let forgotten = self.shared.slots.forget_permits(surplus);
             self.shared
                 .slot_debt

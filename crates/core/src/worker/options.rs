@@ -1,5 +1,6 @@
 //! Worker options, with BullMQ's defaults and checks.
 
+use super::BatchOptions;
 use crate::connection::ConnectionOptions;
 use crate::error::{Error, Result};
 use crate::options::KeepJobs;
@@ -44,6 +45,8 @@ pub struct WorkerOptions {
     pub run_retry_delay: u64,
     /// Default attempt timeout in ms for jobs without their own `timeout` (bullrush only).
     pub timeout: Option<u64>,
+    /// Hand jobs over in batches; `concurrency` then counts batches (bullrush only).
+    pub batch: Option<BatchOptions>,
 }
 
 impl Default for WorkerOptions {
@@ -67,6 +70,7 @@ impl Default for WorkerOptions {
             maximum_rate_limit_delay: 30_000,
             run_retry_delay: 15_000,
             timeout: None,
+            batch: None,
         }
     }
 }
@@ -82,6 +86,11 @@ impl WorkerOptions {
         Ok(())
     }
 
+    /// How many jobs a worker holds at `concurrency`: one per unit, or a batch per unit.
+    pub(crate) fn slots(&self, concurrency: usize) -> usize {
+        concurrency * self.batch.map_or(1, |b| b.size)
+    }
+
     /// The lock renewal period in effect, in ms.
     pub fn renew_time(&self) -> u64 {
         self.lock_renew_time.unwrap_or(self.lock_duration / 2)
@@ -91,6 +100,9 @@ impl WorkerOptions {
     pub fn validate(&self) -> Result<()> {
         let invalid = |m: &str| Err(Error::InvalidArgument(m.into()));
         Self::check_concurrency(self.concurrency)?;
+        if self.batch.is_some_and(|b| b.size == 0) {
+            return invalid("batch size must be an integer greater than 0");
+        }
         if self.timeout == Some(0) {
             return invalid("timeout must be a positive integer (ms)");
         }
