@@ -22,12 +22,11 @@ markUnsupported(Queue, [
   'getRanges', 'getDependencies', 'getWorkers', 'getWorkersCount', 'getMetrics',
   'exportPrometheusMetrics',
 ]);
-markUnsupported(Worker, ['getNextJob']);
 markUnsupported(
   Job,
   [
     'updateData', 'clearLogs', 'removeChildDependency', 'removeUnprocessedChildren',
-    'removeDeduplicationKey', 'moveToCompleted', 'moveToFailed', 'moveToWaitingChildren', 'changeDelay', 'changePriority', 'promote',
+    'removeDeduplicationKey', 'moveToWaitingChildren', 'changeDelay', 'changePriority', 'promote',
     'discard', 'getChildrenValues', 'getIgnoredChildrenFailures', 'getDependencies',
     'getDependenciesCount',
   ],

@@ -4,6 +4,12 @@
 // that call the engine through a native queue handle.
 
 const { wait } = require('./native');
+const { describeFailure } = require('./failure');
+
+/** The lock token to act with: BullMQ's '0' (no lock check) when none is given. */
+function lockOf(token) {
+  return token === undefined || token === null ? '0' : String(token);
+}
 
 function parseJson(text, fallback) {
   if (text === undefined || text === null) return fallback;
@@ -118,7 +124,7 @@ class Job {
   async moveToDelayed(timestamp, token) {
     const ts = Number(timestamp);
     if (!Number.isFinite(ts)) throw new Error('timestamp must be a number of milliseconds');
-    const lock = token === undefined ? '0' : String(token);
+    const lock = lockOf(token);
     const holder = this._holder();
     await wait(
       holder ? holder.moveToDelayed(this.id, lock, ts) : this._native().moveToDelayed(this.id, lock, ts, false),
@@ -128,9 +134,31 @@ class Job {
 
   /** Puts this active job back at the front of wait; resolves to the rate limiter's remaining ms. */
   async moveToWait(token) {
-    const lock = token === undefined ? '0' : String(token);
+    const lock = lockOf(token);
     const holder = this._holder();
     return wait(holder ? holder.moveToWait(this.id, lock) : this._native().moveToWait(this.id, lock));
+  }
+
+  /**
+   * Completes this active job held with `token` (manual processing). bullrush never
+   * fetches the next job here (BullMQ's `fetchNext`): take it with `worker.getNextJob`.
+   */
+  async moveToCompleted(returnValue, token, _fetchNext) {
+    const value = returnValue === undefined ? 'null' : JSON.stringify(returnValue);
+    const owner = this._holder() || this._native();
+    this.finishedOn = await wait(owner.moveToCompleted(this.id, lockOf(token), value ?? 'null'));
+    this.returnvalue = returnValue === undefined ? null : returnValue;
+    this.attemptsMade += 1;
+  }
+
+  /** Fails (or retries, per attempts and backoff) this active job held with `token`. */
+  async moveToFailed(err, token, _fetchNext) {
+    const failure = describeFailure(err);
+    const owner = this._holder() || this._native();
+    const finishedOn = await wait(owner.moveToFailed(this.id, lockOf(token), failure));
+    this.failedReason = failure.message;
+    this.attemptsMade += 1;
+    if (finishedOn !== null && finishedOn !== undefined) this.finishedOn = finishedOn;
   }
 
   /** Extends this active job's lock by `duration` ms; 1 when extended, 0 when the token lost it. */

@@ -8,7 +8,8 @@ const { EventEmitter } = require('node:events');
 const { binding, call, wait, keepAlive } = require('./native');
 const { normalizeConnection } = require('./connection');
 const { Job } = require('./job');
-const { UnrecoverableError, TimeoutError, RATE_LIMIT_ERROR } = require('./errors');
+const { UnrecoverableError, TimeoutError } = require('./errors');
+const { failureKind, describeFailure } = require('./failure');
 
 function nativeOptions(opts) {
   const limiter = opts.limiter || {};
@@ -36,25 +37,6 @@ function nativeOptions(opts) {
     batchSize: opts.batch ? opts.batch.size : undefined,
     batchTimeout: opts.batch ? opts.batch.timeout : undefined,
   };
-}
-
-function errorMessage(err) {
-  if (err && typeof err === 'object' && 'message' in err) return String(err.message);
-  return String(err);
-}
-
-function isUnrecoverable(err) {
-  return err instanceof UnrecoverableError || (err && err.name === 'UnrecoverableError');
-}
-
-// Errors a processor throws after moving its job out of active itself (BullMQ's names).
-const MOVED_ERRORS = new Set(['DelayedError', 'WaitingError', 'WaitingChildrenError']);
-
-/** What a processor's error means for its job, as BullMQ reads it. */
-function failureKind(err) {
-  if (err && err.message === RATE_LIMIT_ERROR) return 'rateLimited';
-  if (err && MOVED_ERRORS.has(err.name)) return 'moved';
-  return 'failed';
 }
 
 class Worker extends EventEmitter {
@@ -115,6 +97,15 @@ class Worker extends EventEmitter {
   /** Rate-limits the whole queue for `expireTimeMs` (deprecated in BullMQ for `queue.rateLimit`). */
   async rateLimit(expireTimeMs) {
     await wait(this._queue.rateLimit(Number(expireTimeMs)));
+  }
+
+  /** Takes the next job under `token` for manual processing; undefined when none came. */
+  async getNextJob(token, { block = true } = {}) {
+    const raw = await wait(this._native.getNextJob(String(token), !!block));
+    if (!raw) return undefined;
+    const job = Job.fromNative(this, raw);
+    this.emit('active', job, 'waiting');
+    return job;
   }
 
   /** Aborts the signal of a job this worker processes; false when it has none. */
@@ -289,13 +280,7 @@ class Worker extends EventEmitter {
       this._report({ id: job.id, kind });
       return;
     }
-    const outcome = {
-      id: job.id,
-      kind: 'failed',
-      message: errorMessage(err),
-      stack: err && typeof err.stack === 'string' ? err.stack : undefined,
-      unrecoverable: isUnrecoverable(err),
-    };
+    const outcome = { id: job.id, kind: 'failed', ...describeFailure(err) };
     const strategy = this.opts.settings && this.opts.settings.backoffStrategy;
     if (strategy && entry.customBackoff && !outcome.unrecoverable) {
       try {

@@ -5,6 +5,7 @@ use napi_derive::napi;
 
 use crate::convert::js_error;
 use crate::queue::NativeQueue;
+use crate::worker::JsFailure;
 
 #[napi]
 impl NativeQueue {
@@ -39,6 +40,32 @@ impl NativeQueue {
         self.inner
             .extend_lock(&id, &token, duration.max(0.0) as u64)
             .await
+            .map_err(js_error)
+    }
+
+    /// Completes an active job as the holder of `token`; resolves to `finishedOn`.
+    #[napi]
+    pub async fn move_to_completed(&self, id: String, token: String, value: String) -> Result<f64> {
+        self.inner
+            .move_to_completed(&id, &token, &value)
+            .await
+            .map(|at| at as f64)
+            .map_err(js_error)
+    }
+
+    /// Fails (or retries) an active job as the holder of `token`; resolves to `finishedOn`
+    /// when final.
+    #[napi]
+    pub async fn move_to_failed(
+        &self,
+        id: String,
+        token: String,
+        failure: JsFailure,
+    ) -> Result<Option<f64>> {
+        self.inner
+            .move_to_failed(&id, &token, failure.into())
+            .await
+            .map(|at| at.map(|at| at as f64))
             .map_err(js_error)
     }
 

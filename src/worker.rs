@@ -77,6 +77,26 @@ pub struct JsOutcome {
     pub backoff_delay: Option<f64>,
 }
 
+/// A failed attempt, as the JS layer classified the error.
+#[napi(object)]
+pub struct JsFailure {
+    pub message: String,
+    pub stack: Option<String>,
+    pub unrecoverable: bool,
+    pub backoff_delay: Option<f64>,
+}
+
+impl From<JsFailure> for Failure {
+    fn from(f: JsFailure) -> Failure {
+        Failure {
+            message: f.message,
+            stack: f.stack,
+            unrecoverable: f.unrecoverable,
+            backoff_delay: f.backoff_delay.map(|d| d as i64),
+        }
+    }
+}
+
 type Callback = ThreadsafeFunction<JsDelivery, (), JsDelivery, Status, false, true>;
 
 struct JsHost {
@@ -255,6 +275,41 @@ impl NativeWorker {
         }
         self.inner
             .set_concurrency(concurrency as usize)
+            .map_err(js_error)
+    }
+
+    /// Takes the next job under `token` without holding it (manual processing).
+    #[napi]
+    pub async fn get_next_job(&self, token: String, block: bool) -> Result<Option<JsJob>> {
+        self.inner
+            .get_next_job(&token, block)
+            .await
+            .map(|job| job.map(JsJob::from))
+            .map_err(js_error)
+    }
+
+    /// Completes a job taken by hand; resolves to `finishedOn`.
+    #[napi]
+    pub async fn move_to_completed(&self, id: String, token: String, value: String) -> Result<f64> {
+        self.inner
+            .move_to_completed(&id, &token, &value)
+            .await
+            .map(|at| at as f64)
+            .map_err(js_error)
+    }
+
+    /// Fails (or retries) a job taken by hand; resolves to `finishedOn` when final.
+    #[napi]
+    pub async fn move_to_failed(
+        &self,
+        id: String,
+        token: String,
+        failure: JsFailure,
+    ) -> Result<Option<f64>> {
+        self.inner
+            .move_to_failed(&id, &token, failure.into())
+            .await
+            .map(|at| at.map(|at| at as f64))
             .map_err(js_error)
     }
 

@@ -9,9 +9,10 @@ use redis::aio::MultiplexedConnection;
 use redis::Value;
 use tokio::sync::{watch, OwnedSemaphorePermit};
 
-use super::{RunState, Shared, WorkerEvent};
+use super::{RunState, Shared, WorkerEvent, WorkerOptions};
 use crate::error::{Error, Result};
 use crate::job::{value_int, value_string, Job};
+use crate::queue::QueueCore;
 use crate::scripts;
 
 /// What one fetch brought back.
@@ -141,7 +142,14 @@ async fn sleep_unless_changed(state: &mut watch::Receiver<RunState>, d: Duration
 /// Moves up to `count` jobs into active under lock `token`.
 pub(crate) async fn fetch(shared: &Shared, count: usize, token: &str) -> Result<Fetched> {
     let mut inv = scripts::FETCH_JOBS.prepare_invoke();
-    push_fetch_args(&mut inv, shared, crate::now_ms(), token, count);
+    push_fetch_args(
+        &mut inv,
+        &shared.core,
+        &shared.opts,
+        crate::now_ms(),
+        token,
+        count,
+    );
     let reply: Vec<Value> = shared.core.invoke(&inv).await?;
     parse_fetched(&reply, 0)
 }
@@ -149,13 +157,13 @@ pub(crate) async fn fetch(shared: &Shared, count: usize, token: &str) -> Result<
 /// The keys and arguments both fetching scripts start with (see `includes/fetch.lua`).
 pub(crate) fn push_fetch_args(
     inv: &mut redis::ScriptInvocation<'_>,
-    shared: &Shared,
+    core: &QueueCore,
+    o: &WorkerOptions,
     now: i64,
     token: &str,
     count: usize,
 ) {
-    let k = &shared.core.keys;
-    let o = &shared.opts;
+    let k = &core.keys;
     for key in [
         &k.wait,
         &k.active,
@@ -212,7 +220,7 @@ pub(crate) fn parse_fetched(reply: &[Value], at: usize) -> Result<Fetched> {
 
 /// Blocks on the marker until a job may be ready, the next delayed job is due,
 /// or `drainDelay` passes.
-async fn wait_for_marker(
+pub(super) async fn wait_for_marker(
     shared: &Shared,
     blocking: &mut Option<MultiplexedConnection>,
     mut block_until: i64,

@@ -11,9 +11,10 @@ use tokio::sync::mpsc;
 
 use super::fetcher::{parse_fetched, push_fetch_args};
 use super::outcome::{settle, SettleKind, Settlement};
-use super::{Phase, Report, RunState, Shared, WorkerEvent};
+use super::{Phase, Report, RunState, Shared, WorkerEvent, WorkerOptions};
 use crate::error::{Error, Result};
 use crate::job::value_int;
+use crate::queue::QueueCore;
 use crate::scripts;
 
 /// Most outcomes settled by one script call.
@@ -91,7 +92,7 @@ async fn finish_until_done(shared: &Arc<Shared>, settlements: Vec<Settlement>) {
         };
         let token = shared.next_token();
         let now = crate::now_ms();
-        match finish(shared, &settlements, fetch, &token, now).await {
+        match finish(&shared.core, &shared.opts, &settlements, fetch, &token, now).await {
             Ok(reply) => return apply(shared, settlements, reply, fetch > 0, &token, now),
             Err(err) => {
                 shared.emit_error(&err);
@@ -105,16 +106,18 @@ async fn finish_until_done(shared: &Arc<Shared>, settlements: Vec<Settlement>) {
     }
 }
 
-async fn finish(
-    shared: &Shared,
+/// Runs the finishing script for `settlements`, fetching `fetch` jobs under `token` after.
+pub(super) async fn finish(
+    core: &QueueCore,
+    opts: &WorkerOptions,
     settlements: &[Settlement],
     fetch: usize,
     token: &str,
     now: i64,
 ) -> Result<Vec<Value>> {
-    let k = &shared.core.keys;
+    let k = &core.keys;
     let mut inv = scripts::FINISH_JOBS.prepare_invoke();
-    push_fetch_args(&mut inv, shared, now, token, fetch);
+    push_fetch_args(&mut inv, core, opts, now, token, fetch);
     inv.key(&k.completed).key(&k.failed);
     inv.arg(settlements.len());
     for s in settlements {
@@ -136,7 +139,7 @@ async fn finish(
             .arg(s.attempts_made)
             .arg(s.deduplication_id.as_deref().unwrap_or_default());
     }
-    shared.core.invoke(&inv).await
+    core.invoke(&inv).await
 }
 
 /// Publishes the settled outcomes, frees their slots and starts the jobs fetched with them.
@@ -196,14 +199,8 @@ fn release(shared: &Shared, settlements: &[Settlement]) {
 /// The event a settled outcome raises on the worker; none for a job sent back to wait.
 fn event_for(s: &Settlement, code: i64, now: i64) -> Option<WorkerEvent> {
     if code < 0 {
-        let command = match s.kind {
-            SettleKind::Retry => "retryJob",
-            SettleKind::Delay(_) => "moveToDelayed",
-            SettleKind::BackToWait => "moveJobFromActiveToWait",
-            _ => "moveToFinished",
-        };
         return Some(WorkerEvent::Error {
-            message: Error::script(code, &s.job_id, command, "active").to_string(),
+            message: Error::script(code, &s.job_id, s.kind.command(), "active").to_string(),
             job_id: Some(s.job_id.clone()),
         });
     }

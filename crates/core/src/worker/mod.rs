@@ -4,6 +4,7 @@ mod batch;
 mod fetcher;
 mod finisher;
 mod locks;
+mod manual;
 mod options;
 mod outcome;
 mod stalled;
@@ -319,6 +320,8 @@ impl Shared {
 pub struct Worker {
     shared: Arc<Shared>,
     queue: Queue,
+    /// The blocking connection `get_next_job` waits on.
+    manual_blocking: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
     reports: Mutex<Option<mpsc::UnboundedReceiver<Report>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     fetcher: Mutex<Option<JoinHandle<()>>>,
@@ -361,6 +364,7 @@ impl Worker {
         Ok(Worker {
             shared,
             queue,
+            manual_blocking: tokio::sync::Mutex::new(None),
             reports: Mutex::new(Some(rx)),
             tasks: Mutex::new(Vec::new()),
             fetcher: Mutex::new(None),

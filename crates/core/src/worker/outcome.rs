@@ -48,6 +48,16 @@ impl SettleKind {
             SettleKind::BackToWait => "wait",
         }
     }
+
+    /// BullMQ's name of the command, for its error messages.
+    pub fn command(self) -> &'static str {
+        match self {
+            SettleKind::Retry => "retryJob",
+            SettleKind::Delay(_) => "moveToDelayed",
+            SettleKind::BackToWait => "moveJobFromActiveToWait",
+            SettleKind::Completed | SettleKind::Failed => "moveToFinished",
+        }
+    }
 }
 
 /// One attempt ready for the finishing script.
