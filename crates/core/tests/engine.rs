@@ -1193,3 +1193,96 @@ async fn unreachable_redis_is_reported_with_its_address() {
         "{err:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timed_out_attempt_fails_and_frees_its_slot() {
+    let s = Scratch::new("timeout");
+    let queue = s.queue();
+    let stuck = add(&queue, "stuck", json!({}), json!({ "timeout": 200 })).await;
+    let next = add(&queue, "next", json!({}), no_opts()).await;
+
+    let processor = Arc::new(FnProcessor::new(|job: Job| async move {
+        if job.name == "stuck" {
+            std::future::pending::<()>().await;
+        }
+        Ok::<Value, JobError>(json!("done"))
+    }));
+    let mut events = processor.subscribe();
+    let worker = s.worker(1, processor.clone());
+    worker.run().await.unwrap();
+
+    let (job_id, reason, attempts_made, finished_on) = next_failure(&mut events).await;
+    assert_eq!(job_id, stuck);
+    assert_eq!(reason, format!("Job {stuck} timed out after 200 ms"));
+    assert_eq!(attempts_made, 1);
+    assert!(finished_on.is_some(), "no attempts left: failed for good");
+    let done = completions(&mut events, 1).await;
+    assert_eq!(
+        done[0].0, next,
+        "the slot of the stuck job went to the next one"
+    );
+    assert_eq!(queue.get_job_state(&stuck).await.unwrap(), "failed");
+
+    worker.close(false).await;
+    queue.close().await;
+    s.obliterate().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn manual_processing_takes_and_settles_jobs_by_hand() {
+    let s = Scratch::new("manual");
+    let queue = s.queue();
+    let first = add(&queue, "a", json!({}), json!({ "attempts": 2 })).await;
+    let worker = s.worker(
+        1,
+        Arc::new(FnProcessor::new(|_job: Job| async {
+            Ok::<Value, JobError>(Value::Null)
+        })),
+    );
+
+    let job = worker
+        .get_next_job("my-token", false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (job.id.as_str(), job.token.as_deref()),
+        (first.as_str(), Some("my-token"))
+    );
+    assert!(queue.extend_lock(&first, "my-token", 20_000).await.unwrap());
+    assert!(!queue.extend_lock(&first, "other", 20_000).await.unwrap());
+
+    let failure = Failure {
+        message: "not yet".into(),
+        ..Failure::default()
+    };
+    let finished = worker
+        .move_to_failed(&first, "my-token", failure)
+        .await
+        .unwrap();
+    assert_eq!(finished, None, "one attempt left: retried, not finished");
+    assert_eq!(queue.get_job_state(&first).await.unwrap(), "waiting");
+
+    let again = worker.get_next_job("t2", false).await.unwrap().unwrap();
+    assert_eq!(again.id, first);
+    let err = worker
+        .move_to_completed(&first, "wrong", "1")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("Lock mismatch for job {first}. Cmd moveToFinished from active")
+    );
+    worker
+        .move_to_completed(&first, "t2", "\"ok\"")
+        .await
+        .unwrap();
+    let stored = queue.get_job(&first).await.unwrap().unwrap();
+    assert_eq!(stored.returnvalue.as_deref(), Some("\"ok\""));
+    assert_eq!(stored.attempts_made, 2);
+    assert!(worker.get_next_job("t3", false).await.unwrap().is_none());
+
+    worker.close(false).await;
+    queue.close().await;
+    s.obliterate().await;
+}
