@@ -16,7 +16,7 @@ markUnsupported(Queue, [
   'isMaxed', 'clean', 'retryJobs', 'promoteJobs', 'trimEvents', 'rateLimit',
   'setGlobalConcurrency', 'getGlobalConcurrency', 'removeGlobalConcurrency',
   'setGlobalRateLimit', 'getGlobalRateLimit', 'removeGlobalRateLimit', 'getRateLimitTtl',
-  'removeRateLimitKey', 'getDeduplicationJobId', 'removeDeduplicationKey', 'getVersion',
+  'removeRateLimitKey', 'getVersion',
   'getMeta', 'upsertJobScheduler', 'getJobScheduler', 'getJobSchedulers',
   'getJobSchedulersCount', 'removeJobScheduler', 'removeOrphanedJobs', 'getCountsPerPriority',
   'getRanges', 'getDependencies', 'getWorkers', 'getWorkersCount', 'getMetrics',
@@ -28,13 +28,11 @@ markUnsupported(Worker, ['rateLimit', 'getNextJob', 'cancelJob', 'cancelAllJobs'
 markUnsupported(
   Job,
   [
-    'updateData', 'clearLogs', 'removeChildDependency', 'removeUnprocessedChildren',
-    'removeDeduplicationKey', 'extendLock', 'moveToCompleted', 'moveToFailed', 'moveToWait',
-    'moveToDelayed', 'moveToWaitingChildren', 'changeDelay', 'changePriority', 'promote',
-    'discard', 'getChildrenValues', 'getIgnoredChildrenFailures', 'getDependencies',
-    'getDependenciesCount',
+    'removeChildDependency', 'removeUnprocessedChildren', 'extendLock', 'moveToCompleted',
+    'moveToFailed', 'moveToWait', 'moveToDelayed', 'moveToWaitingChildren', 'discard',
+    'getChildrenValues', 'getIgnoredChildrenFailures', 'getDependencies', 'getDependenciesCount',
   ],
-  { statics: ['create', 'createBulk', 'fromJSON', 'addJobLog'], sync: ['discard'] },
+  { sync: ['discard'] },
 );
 
 module.exports = {

@@ -44,3 +44,8 @@ script!(ADD_LOG, "add_log.lua");
 script!(REPROCESS_JOB, "reprocess_job.lua");
 script!(GET_STATE, "get_state.lua");
 script!(JOB_FINISHED, "job_finished.lua");
+script!(RELEASE_DEDUP_KEY, "release_dedup_key.lua");
+script!(UPDATE_DATA, "update_data.lua");
+script!(CHANGE_DELAY, "change_delay.lua");
+script!(CHANGE_PRIORITY, "change_priority.lua");
+script!(PROMOTE, "promote.lua");
