@@ -358,3 +358,41 @@ describe(`differential Job methods: bullmq vs ${implLabel}`, () => {
     await ctx.snap('after adds', { markers: 'exact' });
   });
 });
+
+describe(`differential job options: bullmq vs ${implLabel}`, () => {
+  differential('options stored with BullMQ short keys (logs, traces, size, jitter, flow flags, telemetry, user keys)', async (ctx) => {
+    const q = await ctx.queue();
+    const T = sharedTimestamp(ctx);
+    const specs = [
+      ['keep-logs', { keepLogs: 5, stackTraceLimit: 3, sizeLimit: 1024 }],
+      ['jitter-fixed', { attempts: 3, backoff: { type: 'fixed', delay: 100, jitter: 0.25 } }],
+      ['jitter-exp', { attempts: 3, backoff: { type: 'exponential', delay: 10, jitter: 1 } }],
+      ['backoff-zero', { attempts: 2, backoff: 0 }],
+      ['fpof', { failParentOnFailure: true }],
+      ['idof', { ignoreDependencyOnFailure: true }],
+      ['rdof', { removeDependencyOnFailure: true }],
+      ['cpof', { continueParentOnFailure: true }],
+      ['flags-false', { failParentOnFailure: false, ignoreDependencyOnFailure: false, keepLogs: 0 }],
+      ['telemetry', { telemetry: { metadata: 'ctx', omitContext: true } }],
+      ['user-keys', { prevMillis: 5, custom: { nested: [1, 'x/y'] }, timestamp: T, stackTraceLimit: 0 }],
+      ['dedup-object', { deduplication: { id: 'o', ttl: 500, extend: false, replace: false, keepLastIfActive: false } }],
+      ['remove-policies', { removeOnComplete: { age: 10, count: 2, limit: 5 }, removeOnFail: { count: 0 } }],
+    ];
+    for (const [n, o] of specs) {
+      // eslint-disable-next-line no-await-in-loop
+      await q.add(n, {}, o);
+    }
+    await q.addBulk(specs.map(([n, o]) => ({ name: `bulk-${n}`, data: { n }, opts: { ...o, deduplication: undefined } })));
+    await ctx.snap('after adds', { markers: 'exact' });
+  });
+
+  differential('stackTraceLimit and keepLogs while processing', async (ctx) => {
+    const q = await ctx.queue();
+    await q.add('limit-2', { fail: 'e' }, { attempts: 4, stackTraceLimit: 2, keepLogs: 2 });
+    await ctx.processAll(async (job) => {
+      await job.log(`attempt ${job.attemptsMade}`);
+      return dataProcessor(ctx)(job);
+    });
+    await ctx.snap('after the final failure');
+  });
+});

@@ -100,6 +100,43 @@ for (const dir of directions) {
     });
   });
 
+  describe(`delay and priority with both producers: ${dir.label}`, () => {
+    test('FIFO within a priority across producers; delayed jobs run once due', { timeout: 20000 }, async (t) => {
+      const { qa, qb, B, work } = setup(t, dir, 'order');
+      const adds = [
+        [qa, 'p2-a', { priority: 2 }],
+        [qb, 'p2-b', { priority: 2 }],
+        [qa, 'p1-a', { priority: 1 }],
+        [qb, 'p2-c', { priority: 2 }],
+        [qb, 'plain-b', {}],
+        [qa, 'plain-a', {}],
+        [qb, 'lifo-b', { lifo: true }],
+        [qa, 'd300-p1', { delay: 300, priority: 1 }],
+        [qb, 'd200-p3', { delay: 200, priority: 3 }],
+      ];
+      const added = {};
+      for (const [q, n, o] of adds) {
+        // eslint-disable-next-line no-await-in-loop
+        added[n] = await q.add(n, {}, o);
+      }
+      const seen = [];
+      work(B, seen);
+      await waitFor(() => seen.length === adds.length, 10000, { message: () => JSON.stringify(seen) });
+      assert.deepEqual(
+        seen.slice(0, 7).map((j) => j.name),
+        ['lifo-b', 'plain-b', 'plain-a', 'p1-a', 'p2-a', 'p2-b', 'p2-c'],
+      );
+      // Which delayed job runs first depends on whether both were due at one fetch.
+      assert.deepEqual(seen.slice(7).map((j) => j.name).sort(), ['d200-p3', 'd300-p1'], 'each delayed job runs once');
+      for (const n of ['d300-p1', 'd200-p3']) {
+        // eslint-disable-next-line no-await-in-loop
+        const job = await qa.getJob(added[n].id);
+        assert.ok(job.processedOn - job.timestamp >= job.opts.delay, `${n} ran ${job.processedOn - job.timestamp} ms after its add`);
+        assert.equal(job.delay, 0);
+      }
+    });
+  });
+
   describe(`deduplication across implementations: ${dir.label}`, () => {
     test('adds of both kinds share deduplication ids', { timeout: 20000 }, async (t) => {
       const { s, name, qa, qb, A, B } = setup(t, dir, 'dedup');
@@ -229,4 +266,52 @@ describe(`Job method errors and bad input (${implLabel})`, () => {
     await assert.rejects(q.add('x', {}, { deduplication: { id: true } }), { message: 'Deduplication id must be a string' });
     assert.deepEqual(await dumpQueue(name), before, "the queue's keys are unchanged");
   });
+});
+
+// The retry delays of `backoff.jitter`: each lies in [delay × (1 − jitter), delay] for
+// the attempt's full delay, and they are not all the full delay.
+describe('backoff jitter', () => {
+  for (const side of [
+    { label: 'bullmq', lib: require('bullmq') },
+    { label: implLabel, lib: impl },
+  ]) {
+    test(`${side.label} worker: fixed and exponential delays with jitter`, { timeout: 20000 }, async (t) => {
+      const s = createScope();
+      t.after(() => s.close());
+      const name = s.queueName('jitter');
+      const q = s.add(new side.lib.Queue(name, { connection }));
+      const fixed = await q.add('fixed', {}, { attempts: 5, backoff: { type: 'fixed', delay: 100, jitter: 0.5 } });
+      const exp = await q.add('exp', {}, { attempts: 5, backoff: { type: 'exponential', delay: 20, jitter: 0.5 } });
+      s.add(
+        new side.lib.Worker(
+          name,
+          async () => {
+            throw new Error('again');
+          },
+          workerOpts(),
+        ),
+      );
+      await waitFor(async () => (await q.getFailedCount()) === 2, 15000);
+      const redis = require('./helpers/redis').newRedis();
+      t.after(() => redis.quit());
+      const entries = await redis.xrange(`bull:${name}:events`, '-', '+');
+      const delays = { [fixed.id]: [], [exp.id]: [] };
+      for (const [id, fields] of entries) {
+        const e = {};
+        for (let i = 0; i < fields.length; i += 2) e[fields[i]] = fields[i + 1];
+        if (e.event === 'delayed' && delays[e.jobId]) delays[e.jobId].push(Number(e.delay) - Number(id.split('-')[0]));
+      }
+      const full = { [fixed.id]: [100, 100, 100, 100], [exp.id]: [20, 40, 80, 160] };
+      for (const jobId of [fixed.id, exp.id]) {
+        assert.equal(delays[jobId].length, 4, `four backoff delays for job ${jobId}`);
+        delays[jobId].forEach((d, i) => {
+          const max = full[jobId][i];
+          assert.ok(d >= max / 2 - 20 && d <= max + 5, `delay ${i + 1} of job ${jobId}: ${d} not in [${max / 2}, ${max}]`);
+        });
+        // Without jitter every delay would be the full one (less a few ms of clock skew
+        // between the worker and Redis); with it, 4 delays all above 90 % is a 0.2 % chance.
+        assert.ok(delays[jobId].some((d, i) => d <= 0.9 * full[jobId][i]), `some delay of job ${jobId} is jittered: ${delays[jobId]}`);
+      }
+    });
+  }
 });
