@@ -293,6 +293,7 @@ class Job {
       failedReason: JSON.stringify(this.failedReason),
       stacktrace: JSON.stringify(this.stacktrace),
       returnvalue: JSON.stringify(this.returnvalue),
+      deduplicationId: this.deduplicationId,
       delay: this.delay,
       priority: this.priority,
     };
