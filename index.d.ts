@@ -740,6 +740,10 @@ export declare class Queue<
   getDeduplicationJobId(id: string): Promise<string | null>;
   /** Deletes a deduplication key. */
   removeDeduplicationKey(id: string): Promise<number>;
+  /** @deprecated use getDeduplicationJobId */
+  getDebounceJobId(id: string): Promise<string | null>;
+  /** @deprecated use removeDeduplicationKey */
+  removeDebounceKey(id: string): Promise<number>;
   /** The `version` field of the meta hash, or null. */
   getVersion(): Promise<string | null>;
   /** The queue's meta hash. */

@@ -16,7 +16,7 @@ markUnsupported(Queue, [
   'isMaxed', 'clean', 'retryJobs', 'promoteJobs', 'trimEvents',
   'setGlobalConcurrency', 'getGlobalConcurrency', 'removeGlobalConcurrency',
   'setGlobalRateLimit', 'getGlobalRateLimit', 'removeGlobalRateLimit', 'getRateLimitTtl',
-  'removeRateLimitKey', 'getDeduplicationJobId', 'removeDeduplicationKey', 'getVersion',
+  'removeRateLimitKey', 'getVersion',
   'getMeta', 'upsertJobScheduler', 'getJobScheduler', 'getJobSchedulers',
   'getJobSchedulersCount', 'removeJobScheduler', 'removeOrphanedJobs', 'getCountsPerPriority',
   'getRanges', 'getDependencies', 'getWorkers', 'getWorkersCount', 'getMetrics',
@@ -25,12 +25,10 @@ markUnsupported(Queue, [
 markUnsupported(
   Job,
   [
-    'updateData', 'clearLogs', 'removeChildDependency', 'removeUnprocessedChildren',
-    'removeDeduplicationKey', 'moveToWaitingChildren', 'changeDelay', 'changePriority', 'promote',
-    'discard', 'getChildrenValues', 'getIgnoredChildrenFailures', 'getDependencies',
-    'getDependenciesCount',
+    'removeChildDependency', 'removeUnprocessedChildren', 'moveToWaitingChildren', 'discard',
+    'getChildrenValues', 'getIgnoredChildrenFailures', 'getDependencies', 'getDependenciesCount',
   ],
-  { statics: ['create', 'createBulk', 'fromJSON', 'addJobLog'], sync: ['discard'] },
+  { sync: ['discard'] },
 );
 
 module.exports = {

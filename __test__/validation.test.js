@@ -81,6 +81,16 @@ const SHARED_CASES = [
     { message: 'The following options cannot be used together: failParentOnFailure, ignoreDependencyOnFailure' },
   ],
   ['deduplication without id', {}, { deduplication: {} }, { message: 'Deduplication id must be provided' }],
+  ['deduplication id 0', {}, { deduplication: { id: 0, ttl: 10 } }, { message: 'Deduplication id must be provided' }],
+  [
+    'deduplication with a parent',
+    {},
+    { deduplication: { id: 'd' }, parent: { id: 'p', queue: 'bull:elsewhere' } },
+    { message: 'Deduplication and parent options cannot be used together' },
+  ],
+  ['the debounce option', {}, { debounce: { id: 'd' } }, { message: 'Debounce option has been removed. Use deduplication option instead' }],
+  // 'üü' is 2 characters but 4 bytes in UTF-8: the limit counts bytes.
+  ['data over sizeLimit (UTF-8 bytes)', { s: 'üü' }, { sizeLimit: 10 }, { message: 'The size of job bad exceeds the limit 10 bytes' }],
 ];
 
 // Inputs BullMQ accepts, which bullrush rejects.
@@ -180,10 +190,12 @@ describe(`Queue#add rejects bad input before touching Redis (${IMPL})`, () => {
       await q.add('alnum-id', {}, { jobId: '123abc' }),
       await q.add('delay-0', {}, { delay: 0 }),
       await q.add('attempts-1', {}, { attempts: 1 }),
+      await q.add('size-limit-exact', { s: 'üü' }, { sizeLimit: 12 }),
+      await q.add('size-limit-0', { s: 'big' }, { sizeLimit: 0 }),
     ];
     assert.equal(jobs[2].id, 'a:b:c');
     assert.equal(jobs[3].id, '123abc');
-    assert.deepEqual(await q.getJobCounts('waiting', 'prioritized'), { waiting: 6, prioritized: 1 });
+    assert.deepEqual(await q.getJobCounts('waiting', 'prioritized'), { waiting: 8, prioritized: 1 });
   });
 });
 

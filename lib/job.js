@@ -43,6 +43,7 @@ class Job {
     this.processedOn = undefined;
     this.finishedOn = undefined;
     this.queueQualifiedName = queue ? queue.qualifiedName : undefined;
+    if (opts.deduplication && opts.deduplication.id) this.deduplicationId = opts.deduplication.id;
   }
 
   /** Builds a Job from the engine's record. */
@@ -71,6 +72,42 @@ class Job {
     return job;
   }
 
+  /** Adds a job to `queue` with exactly the given options (the queue's defaults do not apply). */
+  static async create(queue, name, data, opts) {
+    return queue._addOne(name, data, opts, false);
+  }
+
+  /** Adds many jobs to `queue` with exactly their given options. */
+  static async createBulk(queue, jobs) {
+    return queue._addMany(jobs, false);
+  }
+
+  /** Builds a Job from its stored form (BullMQ's `JobJson`: data as JSON text). */
+  static fromJSON(queue, json, jobId) {
+    const job = new this(queue, json.name, JSON.parse(json.data || '{}'), json.opts, json.id || jobId);
+    job.progress = json.progress ?? 0;
+    job.delay = json.delay;
+    job.priority = json.priority;
+    job.timestamp = json.timestamp;
+    for (const field of ['finishedOn', 'processedOn', 'repeatJobKey', 'deduplicationId', 'failedReason', 'deferredFailure', 'processedBy']) {
+      if (json[field]) job[field] = json[field];
+    }
+    job.attemptsStarted = json.attemptsStarted ?? 0;
+    job.attemptsMade = json.attemptsMade ?? 0;
+    job.stalledCounter = json.stalledCounter ?? 0;
+    const stack = parseJson(json.stacktrace, []);
+    job.stacktrace = Array.isArray(stack) ? stack : [];
+    if (typeof json.returnvalue === 'string') job.returnvalue = parseJson(json.returnvalue, undefined);
+    job.parentKey = json.parentKey || undefined;
+    job.parent = json.parent || undefined;
+    return job;
+  }
+
+  /** Appends a log line to job `jobId` of `queue`; returns the log length. */
+  static addJobLog(queue, jobId, logRow, keepLogs) {
+    return queue.addJobLog(jobId, logRow, keepLogs);
+  }
+
   /** Reads a job by id; undefined when it does not exist. */
   static async fromId(queue, jobId) {
     if (!jobId) return undefined;
@@ -96,6 +133,36 @@ class Job {
     if (this.queue && typeof this.queue.emit === 'function') {
       this.queue.emit('progress', this, progress);
     }
+  }
+
+  /** Replaces the job's data. */
+  async updateData(data) {
+    this.data = data;
+    const text = JSON.stringify(data);
+    await wait(this._native().updateData(this.id, text === undefined ? '' : text));
+  }
+
+  /** Reschedules the delayed job to run `delay` ms from now. */
+  async changeDelay(delay) {
+    await wait(this._native().changeDelay(this.id, delay));
+    this.delay = delay;
+  }
+
+  /** Gives the job a new priority (and with `lifo`, the front of its peers). */
+  async changePriority(opts = {}) {
+    await wait(this._native().changePriority(this.id, JSON.stringify(opts)));
+    this.priority = opts.priority || 0;
+  }
+
+  /** Makes the delayed job ready now. */
+  async promote() {
+    await wait(this._native().promote(this.id));
+    this.delay = 0;
+  }
+
+  /** Deletes the job's logs, keeping the newest `keepLogs` lines when given. */
+  async clearLogs(keepLogs) {
+    await wait(this._native().clearLogs(this.id, keepLogs || null));
   }
 
   async log(row) {
@@ -177,6 +244,12 @@ class Job {
     this.returnvalue = null;
     if (opts.resetAttemptsMade) this.attemptsMade = 0;
     if (opts.resetAttemptsStarted) this.attemptsStarted = 0;
+  }
+
+  /** Frees the job's deduplication id if the job still owns it; returns whether it did. */
+  async removeDeduplicationKey() {
+    if (!this.deduplicationId) return false;
+    return wait(this._native().releaseDeduplicationKey(String(this.deduplicationId), this.id));
   }
 
   async isCompleted() {
@@ -281,6 +354,7 @@ class Job {
       failedReason: JSON.stringify(this.failedReason),
       stacktrace: JSON.stringify(this.stacktrace),
       returnvalue: JSON.stringify(this.returnvalue),
+      deduplicationId: this.deduplicationId,
       delay: this.delay,
       priority: this.priority,
     };

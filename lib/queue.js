@@ -57,29 +57,40 @@ class Queue extends EventEmitter {
   }
 
   async add(name, data, opts) {
-    const [added] = await this._requests.send((replier, request) =>
-      this._native.addWith(replier, request, String(name), dataJson(data), optsJson(opts)),
-    );
-    return this._added(added, name, data);
+    const job = await this._addOne(name, data, opts, true);
+    this.emit('waiting', job);
+    return job;
   }
 
+  // No `waiting` event here: BullMQ's addBulk emits none either.
   async addBulk(jobs) {
+    return this._addMany(jobs, true);
+  }
+
+  // Adds one job (over the queue's default options when `mergeDefaults`); the Job is
+  // built from the caller's own name and data, not read back.
+  async _addOne(name, data, opts, mergeDefaults) {
+    const [raw] = await this._requests.send((replier, request) =>
+      this._native.addWith(replier, request, String(name), dataJson(data), optsJson(opts), mergeDefaults),
+    );
+    return this._added(raw, name, data);
+  }
+
+  async _addMany(jobs, mergeDefaults) {
     const natives = jobs.map((j) => ({
       name: String(j.name),
       data: dataJson(j.data),
       opts: optsJson(j.opts),
     }));
     const added = await this._requests.send((replier, request) =>
-      this._native.addBulkWith(replier, request, natives),
+      this._native.addBulkWith(replier, request, natives, mergeDefaults),
     );
     return added.map((raw, i) => this._added(raw, jobs[i].name, jobs[i].data));
   }
 
-  // The Job of a fresh add, from the caller's own name and data (not read back).
   _added(raw, name, data) {
     const job = new Job(this, name, data, JSON.parse(raw.opts), raw.id);
     job.timestamp = raw.timestamp;
-    this.emit('waiting', job);
     return job;
   }
 
@@ -220,6 +231,24 @@ class Queue extends EventEmitter {
     }
     const { logs, count } = await wait(this._native.getJobLogs(String(jobId), -(end + 1), -(start + 1)));
     return { logs: logs.reverse(), count };
+  }
+
+  async getDeduplicationJobId(id) {
+    return wait(this._native.getDeduplicationJobId(String(id)));
+  }
+
+  /** @deprecated BullMQ's older name of getDeduplicationJobId. */
+  async getDebounceJobId(id) {
+    return this.getDeduplicationJobId(id);
+  }
+
+  async removeDeduplicationKey(id) {
+    return wait(this._native.removeDeduplicationKey(String(id)));
+  }
+
+  /** @deprecated BullMQ's older name of removeDeduplicationKey. */
+  async removeDebounceKey(id) {
+    return this.removeDeduplicationKey(id);
   }
 
   async close() {

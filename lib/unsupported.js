@@ -7,8 +7,8 @@ function notYet(className, method) {
   return new Error(`${className}.${method} is not supported by bullrush yet`);
 }
 
-/** Defines each named method on `cls.prototype` (or `cls` for statics) to reject. */
-function markUnsupported(cls, methods, { statics = [], sync = [] } = {}) {
+/** Defines each named method on `cls.prototype` to reject (or throw, for `sync` ones). */
+function markUnsupported(cls, methods, { sync = [] } = {}) {
   for (const name of methods) {
     Object.defineProperty(cls.prototype, name, {
       value: sync.includes(name)
@@ -16,13 +16,6 @@ function markUnsupported(cls, methods, { statics = [], sync = [] } = {}) {
             throw notYet(cls.name, name);
           }
         : () => Promise.reject(notYet(cls.name, name)),
-      writable: true,
-      configurable: true,
-    });
-  }
-  for (const name of statics) {
-    Object.defineProperty(cls, name, {
-      value: () => Promise.reject(notYet(cls.name, name)),
       writable: true,
       configurable: true,
     });

@@ -1,6 +1,6 @@
 //! `NativeQueue`: the engine's Queue for the JS layer.
 
-use bullrush_core::{Finished, JobState, Queue, QueueOptions};
+use bullrush_core::{Defaults, Finished, JobState, PriorityChange, Queue, QueueOptions};
 use napi::bindgen_prelude::Result;
 use napi_derive::napi;
 
@@ -60,6 +60,15 @@ pub struct JsLogs {
     pub count: i64,
 }
 
+/// `Queue.add` merges the queue's default options, `Job.create` does not.
+fn defaults(merge: bool) -> Defaults {
+    if merge {
+        Defaults::Merge
+    } else {
+        Defaults::Skip
+    }
+}
+
 #[napi]
 pub struct NativeQueue {
     pub(crate) inner: Queue,
@@ -117,11 +126,13 @@ impl NativeQueue {
         name: String,
         data: String,
         opts: String,
+        merge_defaults: bool,
     ) -> Result<()> {
         let opts = parse_json(&opts)?;
+        let defaults = defaults(merge_defaults);
         let queue = self.inner.clone();
         replier.spawn(request, async move {
-            let job = queue.add(&name, &data, &opts).await?;
+            let job = queue.add_with(&name, &data, &opts, defaults).await?;
             Ok(vec![job.into()])
         });
         Ok(())
@@ -134,14 +145,16 @@ impl NativeQueue {
         replier: &NativeReplier,
         request: u32,
         jobs: Vec<JsNewJob>,
+        merge_defaults: bool,
     ) -> Result<()> {
         let parsed = jobs
             .into_iter()
             .map(|j| Ok((j.name, j.data, parse_json(&j.opts)?)))
             .collect::<Result<Vec<_>>>()?;
+        let defaults = defaults(merge_defaults);
         let queue = self.inner.clone();
         replier.spawn(request, async move {
-            let added = queue.add_bulk(&parsed).await?;
+            let added = queue.add_bulk_with(&parsed, defaults).await?;
             Ok(added.into_iter().map(JsAdded::from).collect())
         });
         Ok(())
@@ -275,6 +288,60 @@ impl NativeQueue {
             .reprocess(&id, state, reset_made, reset_started)
             .await
             .map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn get_deduplication_job_id(&self, id: String) -> Result<Option<String>> {
+        self.inner
+            .get_deduplication_job_id(&id)
+            .await
+            .map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn remove_deduplication_key(&self, id: String) -> Result<i64> {
+        self.inner
+            .remove_deduplication_key(&id)
+            .await
+            .map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn release_deduplication_key(&self, id: String, job_id: String) -> Result<bool> {
+        self.inner
+            .release_deduplication_key(&id, &job_id)
+            .await
+            .map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn update_data(&self, id: String, data: String) -> Result<()> {
+        self.inner.update_data(&id, &data).await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn change_delay(&self, id: String, delay: i64) -> Result<()> {
+        self.inner.change_delay(&id, delay).await.map_err(js_error)
+    }
+
+    /// `opts`: BullMQ's `{ priority?, lifo? }` as JSON text.
+    #[napi]
+    pub async fn change_priority(&self, id: String, opts: String) -> Result<()> {
+        let change = PriorityChange::from_json(&parse_json(&opts)?).map_err(js_error)?;
+        self.inner
+            .change_priority(&id, change)
+            .await
+            .map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn promote(&self, id: String) -> Result<()> {
+        self.inner.promote(&id).await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn clear_logs(&self, id: String, keep: Option<i64>) -> Result<()> {
+        self.inner.clear_logs(&id, keep).await.map_err(js_error)
     }
 
     #[napi]

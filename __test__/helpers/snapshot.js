@@ -18,6 +18,8 @@
 //   e.g. seconds, stays visible as `<not-ms:...>`); a `timestamp` equal to the
 //   `timestamp` option in `opts` becomes `=opts.timestamp`. `opts` and `parent` are
 //   compared as parsed JSON (cjson re-encodes them: key order, `\/`).
+//   So is the `opts` field of a `dn:<id>` hash (the add a keep-last deduplication
+//   keeps for later), for the same reason.
 //   `stacktrace` is compared by its length only (stack text differs by library).
 // * `<id>:lock` values: lock tokens, `<token>` (their presence still counts).
 // * `meta.version`: `<lib>:<version>` after checking the `<lib>:<version>` shape.
@@ -31,12 +33,18 @@
 //   `{ seq, due }` where `due` is `timestamp+<n>` (n = due − the job's
 //   `timestamp`, exact for delayed adds) or, when that is not the job's `delay`
 //   (a backoff delay starts at the failure, not at the add),
-//   `processedOn+delay+ε` when due − processedOn − delay ∈ [0, 2000].
+//   `processedOn+delay+ε` when due − processedOn − delay ∈ [0, 2000], or, for a
+//   job that has not run and has no `timestamp` option, `<ms>+delay` when
+//   due − delay is a ms in the scenario's window (a due time counted from the
+//   moment it was set, e.g. by `Job#changeDelay`).
 // * `prioritized` zset: score shown as `<priority>·2^32+<counter>`, exact.
 // * `events` stream: entry ids dropped, order kept, each entry an object of its
 //   fields. The `delay` field of `delayed` events is the due ms: for a job that
 //   has not been active yet (a delayed add) it is `timestamp+<n>` against the
-//   job's timestamp when the job hash still exists; otherwise (a backoff
+//   job's timestamp when the job hash still exists, except that a due time set
+//   from "now" (n is not the job's `delay` option, the job has no `timestamp`
+//   option, and due − the entry id's ms is the job's `delay` field ± 100 ms,
+//   e.g. `Job#changeDelay`) is `entry+<delay>`; otherwise (a backoff
 //   retry) `entry+backoff(n)=<ms>` when due − the entry id's ms matches the
 //   n-th fixed/exponential backoff delay (−250/+5 ms), else `<ms>`.
 // * `stalled` set: members that are in `active` and hold a lock are dropped
@@ -149,14 +157,27 @@ function deepText(v, text) {
   return v;
 }
 
-// The `timestamp` option as stored in a job's opts (a producer-chosen value).
-function optsTimestamp(hash) {
+// An option as stored in a job's opts, or undefined.
+function optsField(hash, field) {
   try {
-    const t = JSON.parse(hash.opts).timestamp;
-    return t === undefined ? undefined : String(t);
+    return JSON.parse(hash.opts)[field];
   } catch {
     return undefined;
   }
+}
+
+// The `timestamp` option as stored in a job's opts (a producer-chosen value).
+function optsTimestamp(hash) {
+  const t = optsField(hash, 'timestamp');
+  return t === undefined ? undefined : String(t);
+}
+
+// Whether a `delayed` event's due ms `due` (`n` after the job's timestamp) was counted
+// from the moment of the event rather than from the add: see the header.
+function setFromNow(job, n, due, entryId) {
+  if (n === (optsField(job, 'delay') ?? 0) || optsField(job, 'timestamp') !== undefined) return false;
+  const fromEntry = due - Number(String(entryId).split('-')[0]);
+  return Math.abs(fromEntry - Number(job.delay)) <= 100;
 }
 
 // zset entries ordered by member (numeric ids numerically). A finished set
@@ -319,6 +340,8 @@ function normalise(raw, { queueName, t0, t1, markers = 'ignore' }) {
           else if (job.processedOn !== undefined) {
             const eps = due - Number(job.processedOn) - delay;
             rel = eps >= 0 && eps <= 2000 ? 'processedOn+delay+ε' : `timestamp+${fromTs} (delay ${delay})`;
+          } else if (optsField(job, 'timestamp') === undefined && ms(due - delay, 'due') === '<ms>') {
+            rel = '<ms>+delay';
           } else rel = `timestamp+${fromTs} (delay ${delay})`;
         }
         return [text(m), { seq, due: rel }];
@@ -340,7 +363,8 @@ function normalise(raw, { queueName, t0, t1, markers = 'ignore' }) {
         if (e.event === 'delayed' && e.delay !== undefined) {
           const job = jobs[id];
           if (!seenActive.has(id) && job && job.timestamp !== undefined) {
-            e.delay = `timestamp+${Number(e.delay) - Number(job.timestamp)}`;
+            const n = Number(e.delay) - Number(job.timestamp);
+            e.delay = setFromNow(job, n, Number(e.delay), entryId) ? `entry+${job.delay}` : `timestamp+${n}`;
           } else {
             backoffs[id] = (backoffs[id] || 0) + 1;
             e.delay = backoffDue(e.delay, entryId, job, backoffs[id]) || ms(e.delay, 'delayed event due', { future: 10 * 86400000 });
@@ -352,6 +376,19 @@ function normalise(raw, { queueName, t0, t1, markers = 'ignore' }) {
       });
     } else if (type === 'zset') {
       v = value.map(([m, sc]) => [text(m), sc]);
+    } else if (/^dn:/.test(suffix) && type === 'hash') {
+      v = {};
+      for (const [f, x] of Object.entries(value)) {
+        if (f !== 'opts') v[f] = text(x);
+        else {
+          try {
+            v[f] = deepText(JSON.parse(x), text);
+          } catch {
+            v[f] = `<invalid JSON:${x}>`;
+          }
+        }
+      }
+      v = sortObject(v);
     } else if (type === 'hash') {
       v = {};
       for (const [f, x] of Object.entries(value)) v[text(f)] = text(x);

@@ -96,6 +96,11 @@ export async function producer(): Promise<void> {
     await fetched.updateData({ url: 'c', width: 3 });
     await fetched.changePriority({ priority: 5 });
     await fetched.promote();
+    await fetched.changeDelay(5000);
+    await fetched.changePriority({ lifo: true });
+    await fetched.clearLogs(10);
+    const released: boolean = await fetched.removeDeduplicationKey();
+    void released;
     await fetched.retry('failed');
     await fetched.remove();
   }
@@ -139,7 +144,18 @@ export async function producer(): Promise<void> {
     void w;
   }
   const created = await Job.create(queue, 'resize', { url: 'd', width: 4 });
-  void created;
+  const createdMany = await Job.createBulk(queue, [{ name: 'resize', data: { url: 'e', width: 5 } }]);
+  const rebuilt = Job.fromJSON<ResizeData>(queue, created.asJSON());
+  const logLength: number = await Job.addJobLog(queue, 'img-1', 'line', 10);
+  void [created, createdMany, rebuilt.data.url, logLength];
+
+  // Deduplication.
+  await queue.add('resize', { url: 'f', width: 6 }, {
+    deduplication: { id: 'img-f', ttl: 5000, extend: true, replace: true, reschedule: false, keepLastIfActive: false },
+  });
+  const owner: string | null = await queue.getDeduplicationJobId('img-f');
+  const deleted: number = await queue.removeDeduplicationKey('img-f');
+  void [owner, deleted, await queue.getDebounceJobId('img-f'), await queue.removeDebounceKey('img-f')];
 
   // An existing ioredis client as the connection.
   const client = new Redis({ maxRetriesPerRequest: null });

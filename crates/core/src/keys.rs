@@ -61,6 +61,11 @@ impl QueueKeys {
         format!("{}{id}:logs", self.base)
     }
 
+    /// The key naming the job that owns deduplication id `id`.
+    pub fn dedup(&self, id: &str) -> String {
+        format!("{}de:{id}", self.base)
+    }
+
     /// The key of a set or list named by its state (`wait`, `completed`, ...).
     pub fn state(&self, state: JobState) -> &str {
         match state {

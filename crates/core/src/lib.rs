@@ -8,6 +8,8 @@
 mod active_job;
 mod coalesce;
 pub mod connection;
+pub mod dedup;
+pub mod edit;
 pub mod error;
 pub mod events;
 pub mod job;
@@ -19,13 +21,15 @@ mod scripts;
 pub mod worker;
 
 pub use connection::{ConnectionOptions, TlsOptions};
+pub use dedup::Deduplication;
+pub use edit::PriorityChange;
 pub use error::{Error, Result, ScriptCode};
 pub use events::{EventsHost, QueueEvents, QueueEventsOptions, StreamEvent};
 pub use job::Job;
 pub use keys::{JobState, QueueKeys};
 pub use options::{Backoff, JobOptions, KeepJobs, NewJob};
 pub use processor::{FnProcessor, JobError};
-pub use queue::{Finished, Queue, QueueOptions, VERSION};
+pub use queue::{Defaults, Finished, Queue, QueueOptions, VERSION};
 pub use worker::{
     BatchOptions, Failure, Host, Limiter, Outcome, Reporter, Worker, WorkerEvent, WorkerOptions,
 };

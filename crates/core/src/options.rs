@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::dedup::Deduplication;
 use crate::error::{Error, Result};
 
 /// The highest priority BullMQ accepts (2^21 - 1).
@@ -19,7 +20,7 @@ const SHORT_KEYS: [(&str, &str); 6] = [
 ];
 
 /// Options this engine cannot honour yet; refusing them beats silently ignoring them.
-const UNSUPPORTED: [&str; 3] = ["repeat", "parent", "deduplication"];
+const UNSUPPORTED: [&str; 2] = ["repeat", "parent"];
 
 /// How a failed attempt's retry is delayed.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,6 +169,8 @@ pub struct NewJob {
     pub delay: i64,
     pub priority: i64,
     pub lifo: bool,
+    /// The deduplication the add asks for.
+    pub dedup: Option<Deduplication>,
 }
 
 /// What a producer's options may leave open, decided by the queue.
@@ -189,10 +192,14 @@ pub fn prepare_job(name: &str, data: &str, opts: &Value, ctx: AddContext) -> Res
         _ => return Err(invalid("Job options must be an object")),
     };
     let get = |k: &str| opts.get(k).filter(|v| !v.is_null());
-    if let Some(de) = get("deduplication") {
-        if de.get("id").is_none_or(|id| !truthy(id)) {
-            return Err(invalid("Deduplication id must be provided"));
-        }
+    let dedup = get("deduplication")
+        .map(Deduplication::from_option)
+        .transpose()?
+        .flatten();
+    if dedup.is_some() && get("parent").is_some_and(truthy) {
+        return Err(invalid(
+            "Deduplication and parent options cannot be used together",
+        ));
     }
     for key in UNSUPPORTED {
         if get(key).is_some() {
@@ -247,6 +254,7 @@ pub fn prepare_job(name: &str, data: &str, opts: &Value, ctx: AddContext) -> Res
         delay,
         priority,
         lifo,
+        dedup,
     })
 }
 
@@ -255,7 +263,7 @@ fn invalid(msg: impl Into<String>) -> Error {
 }
 
 fn check_size(name: &str, data: &str, limit: Option<&Value>) -> Result<()> {
-    let Some(limit) = limit.and_then(Value::as_f64) else {
+    let Some(limit) = limit.and_then(Value::as_f64).filter(|l| *l != 0.0) else {
         return Ok(());
     };
     if data.len() as f64 > limit {
@@ -313,7 +321,7 @@ fn job_id(v: &Value) -> Result<String> {
     Ok(id)
 }
 
-fn priority(v: Option<&Value>) -> Result<i64> {
+pub(crate) fn priority(v: Option<&Value>) -> Result<i64> {
     let Some(v) = v else { return Ok(0) };
     let p = v
         .as_f64()
@@ -537,6 +545,38 @@ mod tests {
             msg(json!({"backoff": {"type": "fixed", "jitter": 2}})),
             "Jitter should be between 0 and 1"
         );
+    }
+
+    #[test]
+    fn size_limit_zero_means_no_limit() {
+        assert!(prepare(json!({"sizeLimit": 0})).is_ok());
+        assert_eq!(
+            prepare_job("big", "{\"a\":1}", &json!({"sizeLimit": 3}), ctx())
+                .unwrap_err()
+                .to_string(),
+            "The size of job big exceeds the limit 3 bytes"
+        );
+    }
+
+    #[test]
+    fn deduplication_is_stored_as_de() {
+        let job = prepare(json!({"deduplication": {"id": "x", "ttl": 10, "extra": null}})).unwrap();
+        let stored: Value = serde_json::from_str(&job.opts).unwrap();
+        assert_eq!(stored["de"], json!({"id": "x", "ttl": 10}));
+        assert_eq!(job.dedup.unwrap().ttl, Some(10));
+        let none = prepare(json!({"deduplication": false})).unwrap();
+        assert_eq!(none.dedup, None);
+        assert_eq!(
+            serde_json::from_str::<Value>(&none.opts).unwrap()["de"],
+            json!(false)
+        );
+    }
+
+    #[test]
+    fn flow_options_are_stored_with_short_keys() {
+        let job = prepare(json!({"failParentOnFailure": true, "keepLogs": 2})).unwrap();
+        let stored: Value = serde_json::from_str(&job.opts).unwrap();
+        assert_eq!(stored, json!({"fpof": true, "kl": 2, "attempts": 0}));
     }
 
     #[test]

@@ -59,6 +59,14 @@ pub fn validate_queue_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Which options an add stores: the queue's `defaultJobOptions` under the job's own
+/// (BullMQ's `Queue.add`), or the job's own only (BullMQ's `Job.create`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Defaults {
+    Merge,
+    Skip,
+}
+
 /// Counts of jobs per state, in the order asked.
 pub type JobCounts = Vec<(String, i64)>;
 
@@ -152,6 +160,13 @@ impl QueueCore {
                 .arg(job.delay)
                 .arg(job.priority)
                 .arg(if job.lifo { "1" } else { "0" });
+            match &job.dedup {
+                Some(d) => inv
+                    .arg(&d.id)
+                    .arg(d.ttl.map(|t| t.to_string()).unwrap_or_default())
+                    .arg(d.mode()),
+                None => inv.arg("").arg("").arg(""),
+            };
         }
         self.invoke(&inv).await
     }
@@ -252,12 +267,25 @@ impl Queue {
 
     /// Validates a job against the queue's defaults, without touching Redis.
     pub fn prepare(&self, name: &str, data: &str, opts: &Json) -> Result<NewJob> {
+        self.prepare_with(name, data, opts, Defaults::Merge)
+    }
+
+    fn prepare_with(
+        &self,
+        name: &str,
+        data: &str,
+        opts: &Json,
+        defaults: Defaults,
+    ) -> Result<NewJob> {
         if !opts.is_object() && !opts.is_null() {
             return Err(Error::InvalidArgument(
                 "Job options must be an object".into(),
             ));
         }
-        let merged = merge_options(&self.inner.opts.default_job_options, opts);
+        let merged = match defaults {
+            Defaults::Merge => merge_options(&self.inner.opts.default_job_options, opts),
+            Defaults::Skip => opts.clone(),
+        };
         let ctx = AddContext {
             now: crate::now_ms(),
             custom_backoff: self.inner.opts.custom_backoff,
@@ -265,21 +293,43 @@ impl Queue {
         prepare_job(name, data, &merged, ctx)
     }
 
-    /// Adds one job; concurrent calls share script calls. Returns the stored job.
+    /// Adds one job over the queue's default options; concurrent calls share script
+    /// calls. Returns the stored job.
     pub async fn add(&self, name: &str, data: &str, opts: &Json) -> Result<Job> {
+        self.add_with(name, data, opts, Defaults::Merge).await
+    }
+
+    /// Adds one job, with or without the queue's default options.
+    pub async fn add_with(
+        &self,
+        name: &str,
+        data: &str,
+        opts: &Json,
+        defaults: Defaults,
+    ) -> Result<Job> {
         self.check_open()?;
-        let job = self.prepare(name, data, opts)?;
+        let job = self.prepare_with(name, data, opts, defaults)?;
         self.wait_until_ready().await?;
         let id = self.inner.adds.add(&self.inner.core, job.clone()).await?;
         Ok(stored_job(id, job))
     }
 
-    /// Adds many jobs in as few script calls as possible; all are validated first.
+    /// Adds many jobs over the queue's default options, in as few script calls as
+    /// possible; all are validated first.
     pub async fn add_bulk(&self, jobs: &[(String, String, Json)]) -> Result<Vec<Job>> {
+        self.add_bulk_with(jobs, Defaults::Merge).await
+    }
+
+    /// Adds many jobs, with or without the queue's default options.
+    pub async fn add_bulk_with(
+        &self,
+        jobs: &[(String, String, Json)],
+        defaults: Defaults,
+    ) -> Result<Vec<Job>> {
         self.check_open()?;
         let prepared = jobs
             .iter()
-            .map(|(name, data, opts)| self.prepare(name, data, opts))
+            .map(|(name, data, opts)| self.prepare_with(name, data, opts, defaults))
             .collect::<Result<Vec<_>>>()?;
         self.wait_until_ready().await?;
         let mut out = Vec::with_capacity(prepared.len());
@@ -519,14 +569,17 @@ impl Queue {
         QueueCore::check_code(code, id, "updateProgress", "active").map(|_| ())
     }
 
-    /// Appends a line to a job's log; returns how many lines it keeps.
+    /// Appends a line to a job's log, keeping the newest `keep_logs` lines when it is
+    /// given and not 0; returns how many lines it keeps.
     pub async fn add_log(&self, id: &str, row: &str, keep_logs: Option<i64>) -> Result<i64> {
         let k = self.keys();
         let mut inv = scripts::ADD_LOG.prepare_invoke();
-        inv.key(k.job(id))
-            .key(k.logs(id))
-            .arg(row)
-            .arg(keep_logs.map(|n| n.to_string()).unwrap_or_default());
+        inv.key(k.job(id)).key(k.logs(id)).arg(row).arg(
+            keep_logs
+                .filter(|n| *n != 0)
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+        );
         let code: i64 = self.inner.core.invoke(&inv).await?;
         QueueCore::check_code(code, id, "addLog", "active")
     }
@@ -620,6 +673,7 @@ fn stored_job(id: String, job: NewJob) -> Job {
         timestamp: job.timestamp,
         delay: job.delay,
         priority: job.priority,
+        deduplication_id: job.dedup.map(|d| d.id),
         ..Job::default()
     }
 }

@@ -46,3 +46,8 @@ script!(GET_STATE, "get_state.lua");
 script!(JOB_FINISHED, "job_finished.lua");
 script!(MOVE_TO_DELAYED, "move_to_delayed.lua");
 script!(MOVE_TO_WAIT, "move_to_wait.lua");
+script!(RELEASE_DEDUP_KEY, "release_dedup_key.lua");
+script!(UPDATE_DATA, "update_data.lua");
+script!(CHANGE_DELAY, "change_delay.lua");
+script!(CHANGE_PRIORITY, "change_priority.lua");
+script!(PROMOTE, "promote.lua");

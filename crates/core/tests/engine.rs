@@ -17,16 +17,8 @@ use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::{sleep, timeout};
 
-/// Longest any single wait in these tests may take before the test fails.
-const WAIT: Duration = Duration::from_secs(10);
-
-fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-fn connection() -> ConnectionOptions {
-    ConnectionOptions::from_url(&redis_url()).expect("REDIS_URL must be a redis:// URL")
-}
+mod support;
+use support::{connection, eventually, redis_url, Scratch, WAIT};
 
 /// A port on 127.0.0.1 that nothing listens on.
 fn dead_port() -> u16 {
@@ -43,83 +35,6 @@ fn dead_connection() -> (ConnectionOptions, String) {
         ..ConnectionOptions::default()
     };
     (opts, format!("127.0.0.1:{port}"))
-}
-
-/// A queue of one test: a unique name, and a guard that deletes its keys on drop.
-struct Scratch {
-    name: String,
-}
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        Scratch {
-            name: format!("bullrush-test-{tag}-{}", uuid::Uuid::new_v4().simple()),
-        }
-    }
-
-    fn queue(&self) -> Queue {
-        Queue::new(
-            &self.name,
-            QueueOptions {
-                connection: connection(),
-                ..QueueOptions::default()
-            },
-        )
-        .unwrap()
-    }
-
-    /// Fast worker settings: short drain delay and locks.
-    fn worker_options(&self, concurrency: usize) -> WorkerOptions {
-        WorkerOptions {
-            connection: connection(),
-            concurrency,
-            drain_delay: 0.2,
-            lock_duration: 5_000,
-            lock_renew_time: Some(2_500),
-            stalled_interval: 5_000,
-            ..WorkerOptions::default()
-        }
-    }
-
-    fn worker(&self, concurrency: usize, host: Arc<dyn Host>) -> Worker {
-        Worker::new(&self.name, self.worker_options(concurrency), host).unwrap()
-    }
-
-    /// Obliterates the queue (forced); the guard removes whatever is left.
-    async fn obliterate(&self) {
-        self.queue().obliterate(true, 1000).await.unwrap();
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        // SCAN + DEL with the blocking client: runs even when the test panicked.
-        let pattern = format!("bull:{}:*", self.name);
-        let Ok(client) = redis::Client::open(redis_url()) else {
-            return;
-        };
-        let Ok(mut conn) = client.get_connection() else {
-            return;
-        };
-        let mut cursor = 0u64;
-        loop {
-            let scanned: redis::RedisResult<(u64, Vec<String>)> = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query(&mut conn);
-            let Ok((next, keys)) = scanned else { return };
-            if !keys.is_empty() {
-                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&keys).query(&mut conn);
-            }
-            if next == 0 {
-                return;
-            }
-            cursor = next;
-        }
-    }
 }
 
 fn no_opts() -> Value {
@@ -140,19 +55,6 @@ async fn counts(queue: &Queue, states: &[&str]) -> Vec<i64> {
         .into_iter()
         .map(|(_, n)| n)
         .collect()
-}
-
-/// Polls `check` until it holds, failing the test after `WAIT`.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + WAIT;
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// Receives worker events until `pick` returns something; fails on an `Error` event.

@@ -97,6 +97,10 @@ local function leaveActive()
   end
 end
 
+-- The keys enqueueKeptDuplicate needs.
+local dedupKeys = {wait = KEYS[1], active = KEYS[2], prioritized = KEYS[3], pc = KEYS[4],
+  delayed = KEYS[5], events = KEYS[6], marker = KEYS[8]}
+
 local function releaseDedupOnFinish(deid, jobId)
   local deKey = baseKey .. "de:" .. deid
   local ttl = rcall("PTTL", deKey)
@@ -123,7 +127,10 @@ end
 
 local function finish(i, jobId, jobKey, kind, f)
   finished = true
-  if f.deid then releaseDedupOnFinish(f.deid, jobId) end
+  if f.deid then
+    releaseDedupOnFinish(f.deid, jobId)
+    enqueueKeptDuplicate(baseKey, f.deid, nowText, meta, dedupKeys)
+  end
   local value = arg(i, 3)
   local attemptsMade = f.made
   local keepCount = tonumber(arg(i, 5))

@@ -183,13 +183,16 @@ fn retry_kind(info: &AttemptInfo, failure: &Failure) -> SettleKind {
     }
 }
 
+/// The stack list to store: as BullMQ, a new stack is appended and the list trimmed to
+/// `limit`; without one the list is kept as it was.
 fn stack_json(previous: &[String], stack: Option<String>, limit: Option<usize>) -> String {
     let mut entries: Vec<String> = previous.to_vec();
-    entries.extend(stack);
-    let entries = match limit {
-        Some(n) => entries.split_off(entries.len().saturating_sub(n)),
-        None => entries,
-    };
+    if let Some(stack) = stack {
+        entries.push(stack);
+        if let Some(n) = limit {
+            entries = entries.split_off(entries.len().saturating_sub(n));
+        }
+    }
     serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into())
 }
 
@@ -282,6 +285,21 @@ mod tests {
         assert_eq!(s.kind, SettleKind::BackToWait);
         assert_eq!(s.attempts_made, 1);
         assert!(settle("1", &info(3, 1, None), Outcome::Moved, KEEP).is_none());
+    }
+
+    #[test]
+    fn a_failure_without_stack_keeps_the_list_untrimmed() {
+        let mut i = info(1, 0, None);
+        i.stacktrace = vec!["a".into(), "b".into()];
+        i.opts.stack_trace_limit = Some(1);
+        let out = Outcome::Failed(Failure {
+            message: "no stack".into(),
+            ..Failure::default()
+        });
+        assert_eq!(
+            settle("1", &i, out, KEEP).unwrap().stacktrace,
+            r#"["a","b"]"#
+        );
     }
 
     #[test]

@@ -118,6 +118,45 @@ local function releaseDedupKey(baseKey, jobKey, jobId)
   end
 end
 
+-- Once the job owning deduplication id `deid` has finished, stores and enqueues the add a
+-- keep-last deduplication kept for later (hash `dn:<deid>`), as its own add would have:
+-- it becomes the id's new owner. `k` names the keys: wait, active, prioritized, pc,
+-- delayed, events, marker; `meta` is readMeta's result.
+local function enqueueKeptDuplicate(baseKey, deid, nowText, meta, k)
+  local keptKey = baseKey .. "dn:" .. deid
+  local kept = rcall("HMGET", keptKey, "name", "data", "opts", "jid")
+  if not kept[1] then return end
+  local counter = rcall("INCR", baseKey .. "id")
+  local jobId = kept[4] or tostring(counter)
+  local opts = cjson.decode(kept[3])
+  local de = type(opts["de"]) == "table" and opts["de"] or {}
+  local ttl = tonumber(de["ttl"])
+  if ttl and ttl > 0 and not de["keepLastIfActive"] then
+    rcall("SET", baseKey .. "de:" .. deid, jobId, "PX", ttl)
+  else
+    rcall("SET", baseKey .. "de:" .. deid, jobId)
+  end
+  local delay, priority = tonumber(opts["delay"]) or 0, tonumber(opts["priority"]) or 0
+  local jobKey = baseKey .. jobId
+  rcall("HSET", jobKey, "name", kept[1], "data", kept[2], "opts", kept[3], "timestamp", nowText,
+    "delay", delay, "priority", priority)
+  if de["id"] then rcall("HSET", jobKey, "deid", de["id"]) end
+  rcall("XADD", k.events, "*", "event", "added", "jobId", jobId, "name", kept[1])
+  if delay ~= 0 then
+    local due = tonumber(nowText) + delay
+    rcall("ZADD", k.delayed, delayedScore(k.delayed, due), jobId)
+    rcall("XADD", k.events, "MAXLEN", "~", eventsLen(meta), "*", "event", "delayed",
+      "jobId", jobId, "delay", due)
+    markNextDelayed(k.marker, k.delayed)
+  else
+    enqueueReady(k.wait, k.prioritized, k.pc, jobId, priority, opts["lifo"])
+    if not metaPausedOrMaxed(meta, k.active) then markReady(k.marker) end
+    rcall("XADD", k.events, "MAXLEN", "~", eventsLen(meta), "*", "event", "waiting",
+      "jobId", jobId)
+  end
+  rcall("DEL", keptKey)
+end
+
 -- Checks and drops the lock of a job leaving active; returns 0, or -2 (missing) / -6 (mismatch).
 local function releaseLock(jobKey, stalledKey, jobId, token)
   if token == "0" then return 0 end
