@@ -17,7 +17,7 @@ pub mod queue;
 mod scripts;
 pub mod worker;
 
-pub use connection::{ConnectionOptions, TlsOptions};
+pub use connection::{ClientIdentity, ConnectionOptions, TlsOptions};
 pub use error::{Error, Result, ScriptCode};
 pub use events::{EventsHost, QueueEvents, QueueEventsOptions, StreamEvent};
 pub use job::Job;
