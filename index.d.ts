@@ -20,7 +20,7 @@ export interface RedisOptions {
   password?: string;
   /** Database index. @defaultValue 0 */
   db?: number;
-  /** Connect over TLS: `true`, or Node's TLS options. */
+  /** Connect over TLS: `true`, or Node's TLS options, of which `ca`, `cert`, `key` and `rejectUnauthorized` are honoured and any other is refused. */
   tls?: boolean | TlsConnectionOptions;
   /** A `redis://` or `rediss://` URL; the other fields override its parts. */
   url?: string;

@@ -5,16 +5,10 @@
 // clean process exit after connection failures, AUTH and db selection.
 //
 // Tests that need a Redis of their own (restart, refused-then-up, AUTH) start
-// a private redis-server on a free loopback port in a temp dir, with
-// persistence off, and kill it afterwards.
+// a private redis-server (helpers/private-redis.js) and kill it afterwards.
 
 const { test, describe, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
-const { spawn } = require('node:child_process');
-const IORedis = require('ioredis');
 
 const { bullmq, impl, connection } = require('./helpers/sides');
 const { isBullmqImpl, implLabel } = require('./helpers/env');
@@ -28,85 +22,9 @@ const {
   closeAll,
   sleep,
 } = require('./helpers/util');
+const { PrivateRedis, HOST } = require('./helpers/private-redis');
 
-const HOST = '127.0.0.1';
 const addrRe = (port) => new RegExp(`${HOST.replace(/\./g, '\\.')}:${port}\\b`);
-
-// ---------------------------------------------------------------------------
-// A private redis-server.
-
-class PrivateRedis {
-  constructor(port, args) {
-    this.port = port;
-    this.args = args;
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bullrush-redis-'));
-    this.proc = null;
-    this.output = '';
-  }
-
-  static async create({ port, args = [] } = {}) {
-    const r = new PrivateRedis(port || (await freePort()), args);
-    await r.start();
-    return r;
-  }
-
-  // Starts redis-server (again) on this port; resolves once it accepts connections.
-  async start() {
-    if (this.proc) throw new Error('redis-server already running');
-    const proc = spawn(
-      'redis-server',
-      [
-        '--port', String(this.port),
-        '--bind', HOST,
-        '--save', '',
-        '--appendonly', 'no',
-        '--dir', this.dir,
-        ...this.args,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    this.proc = proc;
-    proc.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-    let out = '';
-    await withTimeout(
-      new Promise((resolve, reject) => {
-        const onData = (chunk) => {
-          out += chunk;
-          this.output += chunk;
-          if (out.includes('Ready to accept connections')) resolve();
-        };
-        proc.stdout.setEncoding('utf8').on('data', onData);
-        proc.stderr.setEncoding('utf8').on('data', onData);
-        proc.on('error', reject);
-        proc.exited.then(({ code, signal }) =>
-          reject(new Error(`redis-server exited (code ${code}, signal ${signal}) on start: ${out}`)),
-        );
-      }),
-      10000,
-      () => `redis-server on port ${this.port} not ready within 10 s: ${out}`,
-    );
-  }
-
-  // SIGKILLs the server (no shutdown, no save) and waits until it is gone.
-  async kill() {
-    const proc = this.proc;
-    if (!proc) return;
-    this.proc = null;
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    await withTimeout(proc.exited, 5000, 'redis-server did not die on SIGKILL');
-  }
-
-  async dispose() {
-    await this.kill();
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  // A plain ioredis client on this server (the caller quits it).
-  client(extra = {}) {
-    return new IORedis({ host: HOST, port: this.port, maxRetriesPerRequest: 1, ...extra });
-  }
-}
-
 
 // Records 'error' events of an emitter with the time they arrived.
 function recordErrors(emitter) {

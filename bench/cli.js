@@ -6,6 +6,9 @@ const { SCENARIO_NAMES } = require('./scenarios');
 
 const IMPLS = ['bullmq', 'bullrush', 'both'];
 
+// The scenario names for --help, one per line under the option they belong to.
+const SCENARIO_LIST = SCENARIO_NAMES.map((name) => `${' '.repeat(27)}${name}`).join('\n');
+
 const USAGE = `Usage: node bench/index.js [options]
 
 Runs BullMQ's benchmark scenarios against \`bullmq\` and against bullrush,
@@ -14,8 +17,8 @@ alternately, on the same Redis, and reports jobs/s and Redis CPU per job.
 Options:
   --rounds N               rounds per scenario and implementation; the median
                            is reported (default 3)
-  --only a,b               run only these scenarios
-                           (${SCENARIO_NAMES.join(', ')})
+  --only a,b               run only these scenarios, comma-separated, from:
+${SCENARIO_LIST}
   --impl NAME              bullmq | bullrush | both (default both)
   --bullrush-module PATH   load bullrush from PATH instead of the repo root
   --timeout SECONDS        give up on one run after this long (default 120)

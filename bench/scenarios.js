@@ -10,6 +10,8 @@ const PREFIX = 'bull'; // BullMQ's default; the harness never sets another
 const WARMUP_JOBS = 1000;
 const JOB_NAME = 'bench';
 const PRE_ADD_CHUNK = 500; // untimed pre-loading of worker scenarios
+// Extra wait past a delay so that every delayed job is due when timing starts.
+const DUE_MARGIN_MS = 50;
 
 // An object with `width` keys, each holding an object of `depth` keys with
 // small string and number values (BullMQ's widthFactor/depthFactor).
@@ -56,15 +58,19 @@ async function measure(ctx, fn) {
   };
 }
 
-function bulkOf(n, data) {
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// `n` jobs for addBulk; `optsFor(i)` gives the options of the i-th, if any.
+function bulkOf(n, data, optsFor) {
   const jobs = new Array(n);
-  for (let i = 0; i < n; i++) jobs[i] = { name: JOB_NAME, data };
+  for (let i = 0; i < n; i++) jobs[i] = optsFor ? { name: JOB_NAME, data, opts: optsFor(i) } : { name: JOB_NAME, data };
   return jobs;
 }
 
-async function preAdd(queue, total, data) {
+async function preAdd(queue, total, data, optsFor) {
   for (let added = 0; added < total; added += PRE_ADD_CHUNK) {
-    await queue.addBulk(bulkOf(Math.min(PRE_ADD_CHUNK, total - added), data));
+    const n = Math.min(PRE_ADD_CHUNK, total - added);
+    await queue.addBulk(bulkOf(n, data, optsFor && ((i) => optsFor(added + i))));
   }
 }
 
@@ -175,19 +181,61 @@ const scenarios = [
     concurrency: 100,
     run: runWorkerScenario,
   },
+  {
+    name: 'worker-delayed',
+    description: '10,000 delayed jobs, all due at run(), one Worker, concurrency 100',
+    jobs: 10000,
+    concurrency: 100,
+    delayMs: 200,
+    run: runWorkerScenario,
+    jobOpts() {
+      return { delay: this.delayMs };
+    },
+    // Every job must still be delayed when added, and due once this resolves.
+    async beforeRun(ctx, n) {
+      await expectRedis(ctx, 'delayed set size before the run', 'zcard', [key(ctx, 'delayed')], n);
+      await sleep(this.delayMs + DUE_MARGIN_MS);
+    },
+    async check(ctx) {
+      await expectRedis(ctx, 'delayed set size', 'zcard', [key(ctx, 'delayed')], 0);
+    },
+  },
+  {
+    name: 'worker-prioritized',
+    description: '10,000 jobs with priorities 1..10, one Worker, concurrency 100',
+    jobs: 10000,
+    concurrency: 100,
+    priorities: 10,
+    run: runWorkerScenario,
+    jobOpts(i) {
+      return { priority: (i % this.priorities) + 1 };
+    },
+    async beforeRun(ctx, n) {
+      await expectRedis(ctx, 'prioritized set size before the run', 'zcard', [key(ctx, 'prioritized')], n);
+    },
+    async check(ctx) {
+      await expectRedis(ctx, 'prioritized set size', 'zcard', [key(ctx, 'prioritized')], 0);
+    },
+  },
 ];
 
+// Worker scenarios: jobs are added untimed (with `jobOpts(i)` when the
+// scenario has it), `beforeRun` checks and prepares what was added, then one
+// Worker processes them all; `check` adds scenario-specific state checks.
 async function runWorkerScenario(ctx) {
   const data = nestedPayload(1, 1);
   const result = nestedPayload(1, 1);
+  const optsFor = this.jobOpts && ((i) => this.jobOpts(i));
   const queue = newQueue(ctx);
   await ready(queue);
 
   // Warm-up: 1,000 jobs through a worker like the timed one, on this queue.
-  await preAdd(queue, WARMUP_JOBS, data);
+  await preAdd(queue, WARMUP_JOBS, data, optsFor);
+  if (this.beforeRun) await this.beforeRun(ctx, WARMUP_JOBS);
   await processJobs(ctx, { n: WARMUP_JOBS, concurrency: this.concurrency, result, phase: 'warm-up' });
 
-  await preAdd(queue, this.jobs, data);
+  await preAdd(queue, this.jobs, data, optsFor);
+  if (this.beforeRun) await this.beforeRun(ctx, this.jobs);
   const m = await processJobs(ctx, { n: this.jobs, concurrency: this.concurrency, result, phase: 'timed run' });
 
   const total = WARMUP_JOBS + this.jobs;
@@ -195,6 +243,7 @@ async function runWorkerScenario(ctx) {
   await expectRedis(ctx, 'failed set size', 'zcard', [key(ctx, 'failed')], 0);
   await expectRedis(ctx, 'wait list length', 'llen', [key(ctx, 'wait')], 0);
   await expectRedis(ctx, 'active list length', 'llen', [key(ctx, 'active')], 0);
+  if (this.check) await this.check(ctx);
   return m;
 }
 

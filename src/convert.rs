@@ -1,6 +1,6 @@
 //! JS object shapes and their conversions to and from engine types.
 
-use bullrush_core::{ConnectionOptions, Error, Job, KeepJobs, TlsOptions};
+use bullrush_core::{ClientIdentity, ConnectionOptions, Error, Job, KeepJobs, TlsOptions};
 use napi::bindgen_prelude::Result;
 use napi_derive::napi;
 
@@ -25,6 +25,12 @@ pub struct JsConnection {
     pub db: Option<i64>,
     pub tls: Option<bool>,
     pub reject_unauthorized: Option<bool>,
+    /// PEM text of the trusted CA certificates.
+    pub ca: Option<String>,
+    /// PEM text of the client certificate chain.
+    pub cert: Option<String>,
+    /// PEM text of the client private key.
+    pub key: Option<String>,
     pub url: Option<String>,
 }
 
@@ -50,13 +56,16 @@ impl JsConnection {
         if let Some(db) = self.db {
             opts.db = db;
         }
-        if self.tls == Some(true) || (opts.tls.is_some() && self.tls != Some(false)) {
+        if self.tls.unwrap_or(opts.tls.is_some()) {
             opts.tls = Some(TlsOptions {
                 reject_unauthorized: self.reject_unauthorized.unwrap_or(true),
+                ca: self.ca.clone(),
+                client_identity: ClientIdentity::from_parts(self.cert.clone(), self.key.clone())?,
             });
         } else {
             opts.tls = None;
         }
+        opts.validate()?;
         Ok(opts)
     }
 }

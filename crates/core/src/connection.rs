@@ -19,11 +19,102 @@ pub struct ConnectionOptions {
     pub tls: Option<TlsOptions>,
 }
 
-/// TLS settings for a `rediss://` connection.
+/// TLS settings for a `rediss://` connection, as Node's `tls.connect` takes them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TlsOptions {
     /// Whether the server certificate must be valid (ioredis' `rejectUnauthorized`).
     pub reject_unauthorized: bool,
+    /// PEM certificates trusted instead of the built-in roots (Node's `ca`).
+    pub ca: Option<String>,
+    /// The certificate this client presents to servers that ask for one.
+    pub client_identity: Option<ClientIdentity>,
+}
+
+impl Default for TlsOptions {
+    fn default() -> Self {
+        TlsOptions {
+            reject_unauthorized: true,
+            ca: None,
+            client_identity: None,
+        }
+    }
+}
+
+impl TlsOptions {
+    /// Rejects certificate texts that hold no PEM certificate.
+    fn validate(&self) -> Result<()> {
+        if let Some(ca) = &self.ca {
+            require_pem_certificate(ca, "tls.ca")?;
+        }
+        if let Some(identity) = &self.client_identity {
+            require_pem_certificate(&identity.cert, "tls.cert")?;
+        }
+        Ok(())
+    }
+
+    /// The certificates redis-rs needs, or `None` when the defaults do.
+    fn certificates(&self) -> Option<redis::TlsCertificates> {
+        if self.ca.is_none() && self.client_identity.is_none() {
+            return None;
+        }
+        Some(redis::TlsCertificates {
+            client_tls: self
+                .client_identity
+                .as_ref()
+                .map(|identity| redis::ClientTlsConfig {
+                    client_cert: identity.cert.clone().into_bytes(),
+                    client_key: identity.key.clone().into_bytes(),
+                }),
+            root_cert: self.ca.clone().map(String::into_bytes),
+        })
+    }
+}
+
+/// A client certificate chain and its private key, both PEM (Node's `cert` and `key`).
+#[derive(Clone, PartialEq)]
+pub struct ClientIdentity {
+    pub cert: String,
+    pub key: String,
+}
+
+impl ClientIdentity {
+    /// Pairs `cert` and `key`; one without the other is an error.
+    pub fn from_parts(cert: Option<String>, key: Option<String>) -> Result<Option<Self>> {
+        match (cert, key) {
+            (Some(cert), Some(key)) => Ok(Some(ClientIdentity { cert, key })),
+            (None, None) => Ok(None),
+            _ => Err(Error::InvalidArgument(
+                "tls.cert and tls.key must be given together".into(),
+            )),
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("cert", &self.cert)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Makes ring the process's TLS crypto provider unless the application installed one.
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_some() {
+        return;
+    }
+    // Losing a race to another installer still leaves a provider in place.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn require_pem_certificate(text: &str, option: &str) -> Result<()> {
+    if text.contains("-----BEGIN CERTIFICATE-----") {
+        return Ok(());
+    }
+    Err(Error::InvalidArgument(format!(
+        "{option} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+    )))
 }
 
 impl Default for ConnectionOptions {
@@ -44,12 +135,7 @@ impl ConnectionOptions {
     pub fn from_url(url: &str) -> Result<ConnectionOptions> {
         let invalid = || Error::InvalidArgument(format!("Invalid Redis URL: {url}"));
         let (tls, rest) = if let Some(rest) = url.strip_prefix("rediss://") {
-            (
-                Some(TlsOptions {
-                    reject_unauthorized: true,
-                }),
-                rest,
-            )
+            (Some(TlsOptions::default()), rest)
         } else if let Some(rest) = url.strip_prefix("redis://") {
             (None, rest)
         } else {
@@ -118,6 +204,14 @@ impl ConnectionOptions {
         )
     }
 
+    /// Checks what can be checked without a server: the URL parts and TLS certificates.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(tls) = &self.tls {
+            tls.validate()?;
+        }
+        self.client().map(|_| ())
+    }
+
     fn client(&self) -> Result<redis::Client> {
         use redis::IntoConnectionInfo;
         let invalid = |e: redis::RedisError| Error::InvalidArgument(e.to_string());
@@ -126,7 +220,14 @@ impl ConnectionOptions {
             .into_connection_info()
             .map_err(invalid)?
             .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
-        redis::Client::open(info).map_err(invalid)
+        if self.tls.is_some() {
+            ensure_crypto_provider();
+        }
+        match self.tls.as_ref().and_then(TlsOptions::certificates) {
+            Some(certificates) => redis::Client::build_with_tls(info, certificates),
+            None => redis::Client::open(info),
+        }
+        .map_err(invalid)
     }
 
     /// Turns a Redis client error into an engine error that names this server.
@@ -298,9 +399,51 @@ mod tests {
             password: Some("a b".into()),
             tls: Some(TlsOptions {
                 reject_unauthorized: false,
+                ..TlsOptions::default()
             }),
             ..ConnectionOptions::default()
         };
         assert_eq!(o.url(), "rediss://:a%20b@127.0.0.1:6379/0#insecure");
+    }
+
+    #[test]
+    fn refuses_tls_texts_without_certificates() {
+        let with_tls = |tls: TlsOptions| ConnectionOptions {
+            tls: Some(tls),
+            ..ConnectionOptions::default()
+        };
+        let err = with_tls(TlsOptions {
+            ca: Some("not a certificate".into()),
+            ..TlsOptions::default()
+        })
+        .validate()
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tls.ca holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        );
+        let err = with_tls(TlsOptions {
+            client_identity: Some(ClientIdentity {
+                cert: "x".into(),
+                key: "y".into(),
+            }),
+            ..TlsOptions::default()
+        })
+        .validate()
+        .unwrap_err();
+        assert!(err.to_string().starts_with("tls.cert holds no PEM"));
+        assert!(with_tls(TlsOptions::default()).validate().is_ok());
+    }
+
+    #[test]
+    fn pairs_client_cert_and_key() {
+        assert_eq!(ClientIdentity::from_parts(None, None).unwrap(), None);
+        assert!(ClientIdentity::from_parts(Some("c".into()), None).is_err());
+        assert!(ClientIdentity::from_parts(None, Some("k".into())).is_err());
+        let pair = ClientIdentity::from_parts(Some("c".into()), Some("k".into())).unwrap();
+        assert_eq!(
+            format!("{pair:?}"),
+            r#"Some(ClientIdentity { cert: "c", key: "<redacted>" })"#
+        );
     }
 }

@@ -20,7 +20,7 @@ pub mod queue;
 mod scripts;
 pub mod worker;
 
-pub use connection::{ConnectionOptions, TlsOptions};
+pub use connection::{ClientIdentity, ConnectionOptions, TlsOptions};
 pub use dedup::Deduplication;
 pub use edit::PriorityChange;
 pub use error::{Error, Result, ScriptCode};
