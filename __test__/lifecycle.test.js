@@ -8,7 +8,7 @@ const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
 
 const { bullmq, impl, sides, workerOpts, connection } = require('./helpers/sides');
-const { waitFor, uniqueQueueName, cleanup } = require('./helpers/redis');
+const { waitFor, uniqueQueueName, cleanup, newRedis } = require('./helpers/redis');
 const { createScope, sleep, spawnFixture, withTimeout } = require('./helpers/util');
 
 const IMPL = sides[1].label;
@@ -85,4 +85,40 @@ describe('a process using the implementation exits by itself after close()', () 
       });
     }
   }
+});
+
+describe(`close() releases Redis connections (${IMPL})`, () => {
+  // The objects under test use db 11, which no other test uses, so the connections
+  // CLIENT LIST shows there are theirs.
+  const DB = 11;
+  const clientsOnDb = async (redis) =>
+    (await redis.client('LIST')).split('\n').filter((line) => line.includes(` db=${DB} `)).length;
+
+  test('Queue, Worker and QueueEvents close every connection they opened', { timeout: 20000 }, async (t) => {
+    const observer = newRedis();
+    t.after(() => observer.quit());
+    const name = uniqueQueueName('conn-release');
+    const scoped = { ...connection, db: DB };
+    t.after(async () => {
+      const c = newRedis({ db: DB });
+      const keys = await c.keys(`bull:${name}:*`);
+      if (keys.length > 0) await c.del(...keys);
+      await c.quit();
+    });
+    assert.equal(await clientsOnDb(observer), 0, 'nothing else is connected to the test db');
+
+    const queue = new impl.Queue(name, { connection: scoped });
+    const events = new impl.QueueEvents(name, { connection: scoped });
+    await events.waitUntilReady();
+    const worker = new impl.Worker(name, async (job) => job.data.n * 2, workerOpts({ connection: scoped }));
+    const done = new Promise((resolve) => worker.once('completed', (_job, result) => resolve(result)));
+    await queue.add('double', { n: 21 });
+    assert.equal(await done, 42);
+    assert.ok((await clientsOnDb(observer)) > 0, 'the objects are connected while in use');
+
+    await worker.close();
+    await events.close();
+    await queue.close();
+    await waitFor(async () => (await clientsOnDb(observer)) === 0, 5000);
+  });
 });

@@ -1,10 +1,11 @@
 //! Connection options and the connections a queue, worker or listener opens.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::RwLock;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::AsyncConnectionConfig;
-use tokio::sync::OnceCell;
 
 use crate::error::{Error, Result};
 
@@ -312,7 +313,10 @@ fn percent_decode(s: &str) -> String {
 #[derive(Debug)]
 pub struct Connection {
     options: ConnectionOptions,
-    manager: OnceCell<ConnectionManager>,
+    manager: RwLock<Option<ConnectionManager>>,
+    /// Held while the connection is being opened, so only one caller opens it.
+    opening: tokio::sync::Mutex<()>,
+    closed: AtomicBool,
 }
 
 impl Connection {
@@ -320,8 +324,27 @@ impl Connection {
     pub fn new(options: ConnectionOptions) -> Connection {
         Connection {
             options,
-            manager: OnceCell::new(),
+            manager: RwLock::new(None),
+            opening: tokio::sync::Mutex::new(()),
+            closed: AtomicBool::new(false),
         }
+    }
+
+    /// Lets go of the shared connection: it closes once the commands in flight are done;
+    /// later commands fail with `Error::Closed`.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.manager
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+    }
+
+    fn current(&self) -> Option<ConnectionManager> {
+        self.manager
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The options this connection was made with.
@@ -331,20 +354,30 @@ impl Connection {
 
     /// The shared multiplexed connection, opened on first use.
     pub async fn get(&self) -> Result<ConnectionManager> {
-        let manager = self
-            .manager
-            .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_response_timeout(None)
-                    .set_connection_timeout(Some(Duration::from_secs(10)))
-                    .set_number_of_retries(2)
-                    .set_max_delay(Duration::from_secs(2));
-                ConnectionManager::new_with_config(self.options.client()?, config)
-                    .await
-                    .map_err(|e| self.options.error(e))
-            })
-            .await?;
-        Ok(manager.clone())
+        if let Some(manager) = self.current() {
+            return Ok(manager);
+        }
+        let _opening = self.opening.lock().await;
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        if let Some(manager) = self.current() {
+            return Ok(manager);
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(None)
+            .set_connection_timeout(Some(Duration::from_secs(10)))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_secs(2));
+        let manager = ConnectionManager::new_with_config(self.options.client()?, config)
+            .await
+            .map_err(|e| self.options.error(e))?;
+        let mut slot = self.manager.write().unwrap_or_else(|e| e.into_inner());
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        *slot = Some(manager.clone());
+        Ok(manager)
     }
 
     /// Opens a dedicated connection for blocking commands, named with `CLIENT SETNAME`.

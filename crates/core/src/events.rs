@@ -116,6 +116,7 @@ impl QueueEvents {
         if let Some(task) = self.task.lock().unwrap_or_else(|e| e.into_inner()).take() {
             task.abort();
         }
+        self.core.conn.close();
     }
 }
 

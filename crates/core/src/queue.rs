@@ -640,6 +640,7 @@ impl Queue {
     /// Refuses further adds; adds already made still finish.
     pub async fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
+        self.inner.core.conn.close();
     }
 
     fn check_open(&self) -> Result<()> {

@@ -570,6 +570,9 @@ impl Worker {
         for task in tasks {
             task.abort();
         }
+        self.shared.core.conn.close();
+        self.queue.close().await;
+        *self.manual_blocking.lock().await = None;
         self.shared.emit(vec![WorkerEvent::Closed]);
         self.closed.notify_waiters();
     }
