@@ -1,7 +1,6 @@
 //! Settles reported outcomes in batches, one script call per batch, fetching as many
 //! new jobs in the same call as the batch frees slots.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +26,7 @@ pub(super) async fn run(shared: Arc<Shared>, mut reports: mpsc::UnboundedReceive
     let mut in_flight = FuturesUnordered::new();
     let mut batch = Vec::new();
     loop {
-        let cap = batch_cap(shared.concurrency.load(Ordering::Relaxed));
+        let cap = batch_cap(shared.slots.concurrency());
         tokio::select! {
             received = reports.recv_many(&mut batch, cap), if in_flight.len() < IN_FLIGHT => {
                 if received == 0 {
@@ -77,22 +76,25 @@ fn prepare(shared: &Shared, reports: impl Iterator<Item = Report>) -> Vec<Settle
     settlements
 }
 
-/// Runs the finishing script, retrying on connection errors so no outcome is lost.
+/// Runs the finishing script, retrying on connection errors so no outcome is lost. The
+/// slots the batch frees are filled in the same call, but for those a lowered
+/// concurrency takes away.
 async fn finish_until_done(shared: &Arc<Shared>, settlements: Vec<Settlement>) {
     let mut delay = Duration::from_millis(100);
+    let owed = shared.slots.claim_debt(settlements.len());
     loop {
         let fetch = match shared.run_state() {
-            RunState::Running => settlements.len(),
+            RunState::Running => settlements.len() - owed,
             _ => 0,
         };
         let token = shared.next_token();
         let now = crate::now_ms();
         match finish(shared, &settlements, fetch, &token, now).await {
-            Ok(reply) => return apply(shared, settlements, reply, fetch > 0, &token, now),
+            Ok(reply) => return apply(shared, settlements, reply, fetch > 0, owed, &token, now),
             Err(err) => {
                 shared.emit_error(&err);
                 if !err.is_connection() {
-                    return release(shared, &settlements);
+                    return release(shared, &settlements, owed);
                 }
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_millis(shared.opts.run_retry_delay));
@@ -135,12 +137,14 @@ async fn finish(
     shared.core.invoke(&inv).await
 }
 
-/// Publishes the settled outcomes, frees their slots and starts the jobs fetched with them.
+/// Publishes the settled outcomes, frees their slots (forgetting the `owed` ones) and
+/// starts the jobs fetched with them.
 fn apply(
     shared: &Arc<Shared>,
     settlements: Vec<Settlement>,
     reply: Vec<Value>,
     fetched: bool,
+    owed: usize,
     token: &str,
     now: i64,
 ) {
@@ -162,6 +166,7 @@ fn apply(
             }
         }
     }
+    shared.slots.forget(&mut slots, owed);
     let jobs = match parse_fetched(&reply, 1) {
         Ok(f) if fetched => f.jobs,
         Ok(_) => Vec::new(),
@@ -179,13 +184,16 @@ fn apply(
     shared.notify_if_idle(&active);
 }
 
-/// Gives up on outcomes the server rejected: frees their slots, leaving the jobs to the
-/// stalled check.
-fn release(shared: &Shared, settlements: &[Settlement]) {
+/// Gives up on outcomes the server rejected: frees their slots (forgetting the `owed`
+/// ones), leaving the jobs to the stalled check.
+fn release(shared: &Shared, settlements: &[Settlement], owed: usize) {
     let mut active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
-    for s in settlements {
-        active.remove(&s.job_id);
-    }
+    let mut slots: Vec<_> = settlements
+        .iter()
+        .filter_map(|s| active.remove(&s.job_id))
+        .map(|job| job._slot)
+        .collect();
+    shared.slots.forget(&mut slots, owed);
     shared.notify_if_idle(&active);
 }
 

@@ -5,14 +5,15 @@ mod finisher;
 mod locks;
 mod options;
 mod outcome;
+mod slots;
 mod stalled;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::{AbortHandle, JoinHandle};
 
 use crate::error::{Error, Result};
@@ -22,6 +23,7 @@ use crate::queue::{Queue, QueueCore};
 pub use options::{Limiter, WorkerOptions};
 use outcome::{AttemptInfo, KeepDefaults};
 pub use outcome::{Failure, Outcome};
+use slots::{Slot, Slots};
 
 /// Something the worker tells its host, besides handing it jobs.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,7 +120,7 @@ struct ActiveJob {
     phase: Phase,
     /// The pending `timeout` of the attempt.
     _timer: Option<Timer>,
-    _slot: OwnedSemaphorePermit,
+    _slot: Slot,
 }
 
 /// An attempt's timeout, cancelled when the job is let go.
@@ -136,12 +138,7 @@ pub(crate) struct Shared {
     opts: WorkerOptions,
     host: Arc<dyn Host>,
     reporter: Reporter,
-    slots: Arc<Semaphore>,
-    /// The concurrency in effect (`setConcurrency` changes it while running).
-    concurrency: AtomicUsize,
-    /// Slots still held by jobs that a lowered concurrency has taken away: they are
-    /// forgotten as they come back instead of being used.
-    slot_debt: AtomicUsize,
+    slots: Slots,
     active: Mutex<HashMap<String, ActiveJob>>,
     idle: Notify,
     state: watch::Sender<RunState>,
@@ -186,7 +183,7 @@ impl Shared {
     fn accept(
         self: &Arc<Self>,
         jobs: Vec<Job>,
-        slots: &mut Vec<OwnedSemaphorePermit>,
+        slots: &mut Vec<Slot>,
         token: &str,
         mut events: Vec<WorkerEvent>,
     ) {
@@ -325,9 +322,7 @@ impl Worker {
         let (state, _) = watch::channel(RunState::Idle);
         let shared = Arc::new(Shared {
             core,
-            slots: Arc::new(Semaphore::new(opts.concurrency)),
-            concurrency: AtomicUsize::new(opts.concurrency),
-            slot_debt: AtomicUsize::new(0),
+            slots: Slots::new(opts.concurrency),
             opts,
             host,
             reporter: Reporter { tx },
@@ -490,22 +485,13 @@ impl Worker {
     /// lower limit finish first.
     pub fn set_concurrency(&self, concurrency: usize) -> Result<()> {
         WorkerOptions::check_concurrency(concurrency)?;
-        let old = self.shared.concurrency.swap(concurrency, Ordering::SeqCst);
-        if concurrency > old {
-            self.shared.slots.add_permits(concurrency - old);
-        } else if concurrency < old {
-            let surplus = old - concurrency;
-            let forgotten = self.shared.slots.forget_permits(surplus);
-            self.shared
-                .slot_debt
-                .fetch_add(surplus - forgotten, Ordering::SeqCst);
-        }
+        self.shared.slots.resize(concurrency);
         Ok(())
     }
 
     /// The concurrency in effect.
     pub fn concurrency(&self) -> usize {
-        self.shared.concurrency.load(Ordering::SeqCst)
+        self.shared.slots.concurrency()
     }
 
     /// How many jobs the worker holds.
