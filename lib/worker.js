@@ -173,11 +173,14 @@ class Worker extends EventEmitter {
           if (e.finishedOn !== undefined && e.finishedOn !== null) job.finishedOn = e.finishedOn;
           this.emit('failed', job, entry.error || new UnrecoverableError(e.message), 'active');
         });
-      case 'error':
-        if (e.jobId) this._jobs.delete(e.jobId);
+      case 'error': {
+        // The engine let go of an attempt whose outcome Redis refused.
+        const entry = this._attempt(e.jobId, e.token);
+        if (entry) this._letGo(entry);
         return this.emit('error', new Error(e.message));
+      }
       case 'timedOut':
-        return this._timedOut(e.jobId, e.message);
+        return this._timedOut(this._attempt(e.jobId, e.token), e.message);
       case 'drained':
         return this.emit('drained');
       case 'ready':
@@ -218,8 +221,18 @@ class Worker extends EventEmitter {
     );
   }
 
-  _timedOut(jobId, message) {
-    const entry = this._jobs.get(jobId);
+  // The entry of the attempt of `jobId` delivered with `token`, while it is the latest.
+  _attempt(jobId, token) {
+    const entry = jobId === undefined || jobId === null ? undefined : this._jobs.get(jobId);
+    return entry && entry.job.token === token ? entry : undefined;
+  }
+
+  // Forgets an attempt, unless a later attempt of the same job has taken its place.
+  _letGo(entry) {
+    if (this._jobs.get(entry.job.id) === entry) this._jobs.delete(entry.job.id);
+  }
+
+  _timedOut(entry, message) {
     if (!entry || entry.reported) return;
     const err = new TimeoutError(message);
     if (entry.controller) entry.controller.abort(err);
@@ -237,7 +250,8 @@ class Worker extends EventEmitter {
       return this._fail(entry, err);
     }
     entry.result = result;
-    this._report({ id: entry.job.id, kind: 'completed', value: value === undefined ? 'null' : value });
+    const { id, token } = entry.job;
+    this._report({ id, token, kind: 'completed', value: value === undefined ? 'null' : value });
   }
 
   _failed(entry, err) {
@@ -251,12 +265,13 @@ class Worker extends EventEmitter {
     const job = entry.job;
     const kind = failureKind(err);
     if (kind !== 'failed') {
-      this._jobs.delete(job.id);
-      this._report({ id: job.id, kind });
+      this._letGo(entry);
+      this._report({ id: job.id, token: job.token, kind });
       return;
     }
     const outcome = {
       id: job.id,
+      token: job.token,
       kind: 'failed',
       message: errorMessage(err),
       stack: err && typeof err.stack === 'string' ? err.stack : undefined,

@@ -45,6 +45,8 @@ pub struct JsWorkerOptions {
 pub struct JsWorkerEvent {
     pub kind: String,
     pub job_id: Option<String>,
+    /// The lock token of the attempt an `error` or `timedOut` is about.
+    pub token: Option<String>,
     pub message: Option<String>,
     pub stacktrace: Option<String>,
     pub attempts_made: Option<f64>,
@@ -64,6 +66,8 @@ pub struct JsDelivery {
 #[napi(object)]
 pub struct JsOutcome {
     pub id: String,
+    /// The lock token the attempt was delivered with (the job's `token`).
+    pub token: String,
     /// `completed`, `failed`, `rateLimited` (back to wait, uncounted) or `moved` (the
     /// processor moved the job itself).
     pub kind: String,
@@ -96,6 +100,7 @@ fn event(kind: &str) -> JsWorkerEvent {
     JsWorkerEvent {
         kind: kind.to_string(),
         job_id: None,
+        token: None,
         message: None,
         stacktrace: None,
         attempts_made: None,
@@ -145,13 +150,23 @@ fn js_event(e: WorkerEvent) -> JsWorkerEvent {
             job_ids: Some(job_ids),
             ..event("lockRenewalFailed")
         },
-        WorkerEvent::Error { message, job_id } => JsWorkerEvent {
+        WorkerEvent::Error {
+            message,
             job_id,
+            token,
+        } => JsWorkerEvent {
+            job_id,
+            token,
             message: Some(message),
             ..event("error")
         },
-        WorkerEvent::TimedOut { job_id, message } => JsWorkerEvent {
+        WorkerEvent::TimedOut {
+            job_id,
+            token,
+            message,
+        } => JsWorkerEvent {
             job_id: Some(job_id),
+            token: Some(token),
             message: Some(message),
             ..event("timedOut")
         },
@@ -289,7 +304,7 @@ impl NativeWorker {
                     backoff_delay: o.backoff_delay.map(|d| d as i64),
                 }),
             };
-            self.reporter.report(o.id, outcome);
+            self.reporter.report(o.id, o.token, outcome);
         }
     }
 

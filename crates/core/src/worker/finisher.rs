@@ -9,7 +9,7 @@ use redis::Value;
 use tokio::sync::mpsc;
 
 use super::fetcher::{parse_fetched, push_fetch_args};
-use super::outcome::{settle, SettleKind, Settlement};
+use super::outcome::{settle, Outcome, SettleKind, Settlement};
 use super::{Phase, Report, RunState, Shared, WorkerEvent};
 use crate::error::{Error, Result};
 use crate::job::value_int;
@@ -49,22 +49,27 @@ fn batch_cap(concurrency: usize) -> usize {
     concurrency.div_ceil(IN_FLIGHT).clamp(1, FINISH_BATCH)
 }
 
-/// Decides each reported attempt. Outcomes for jobs the worker no longer holds, or whose
-/// outcome is already on its way, are dropped; jobs the processor moved away are let go.
+/// Decides each reported attempt. Outcomes for attempts the worker no longer holds, or
+/// whose outcome is already on its way, are dropped; attempts whose processor moved the
+/// job away are let go.
 fn prepare(shared: &Shared, reports: impl Iterator<Item = Report>) -> Vec<Settlement> {
     let mut active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
     let keep = shared.keep_defaults();
     let settlements = reports
         .filter_map(|r| {
-            let held = active.get_mut(&r.job_id)?;
-            if held.phase != Phase::Processing {
-                if held.phase == Phase::Moved {
-                    active.remove(&r.job_id);
+            let held = active.get_mut(&r.job_id, &r.token)?;
+            match (held.phase, &r.outcome) {
+                (Phase::Settling, _) => return None,
+                (Phase::Moved, Outcome::Moved) => {
+                    active.remove(&r.job_id, &r.token);
+                    return None;
                 }
-                return None;
+                // A job moved away and then finished anyway: settling it fails in
+                // Redis, and the worker reports that error, as BullMQ does.
+                _ => {}
             }
             let Some(mut s) = settle(&r.job_id, &held.info, r.outcome, keep) else {
-                active.remove(&r.job_id);
+                active.remove(&r.job_id, &r.token);
                 return None;
             };
             held.phase = Phase::Settling;
@@ -161,7 +166,7 @@ fn apply(
     {
         let mut active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
         for s in &settlements {
-            if let Some(job) = active.remove(&s.job_id) {
+            if let Some(job) = active.remove(&s.job_id, &s.token) {
                 slots.push(job._slot);
             }
         }
@@ -190,7 +195,7 @@ fn release(shared: &Shared, settlements: &[Settlement], owed: usize) {
     let mut active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
     let mut slots: Vec<_> = settlements
         .iter()
-        .filter_map(|s| active.remove(&s.job_id))
+        .filter_map(|s| active.remove(&s.job_id, &s.token))
         .map(|job| job._slot)
         .collect();
     shared.slots.forget(&mut slots, owed);
@@ -209,6 +214,7 @@ fn event_for(s: &Settlement, code: i64, now: i64) -> Option<WorkerEvent> {
         return Some(WorkerEvent::Error {
             message: Error::script(code, &s.job_id, command, "active").to_string(),
             job_id: Some(s.job_id.clone()),
+            token: Some(s.token.clone()),
         });
     }
     Some(match s.kind {

@@ -2,24 +2,25 @@
 
 mod fetcher;
 mod finisher;
+mod held;
 mod locks;
 mod options;
 mod outcome;
 mod slots;
 mod stalled;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch, Notify};
-use tokio::task::{AbortHandle, JoinHandle};
+use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::queue::{Queue, QueueCore};
 
+use held::{ActiveJob, Held, Phase, Timer};
 pub use options::{Limiter, WorkerOptions};
 use outcome::{AttemptInfo, KeepDefaults};
 pub use outcome::{Failure, Outcome};
@@ -52,14 +53,21 @@ pub enum WorkerEvent {
     Stalled { job_id: String },
     /// Locks that could not be renewed (gone, or taken by another worker).
     LockRenewalFailed { job_ids: Vec<String> },
-    /// Something went wrong; the worker carries on.
+    /// Something went wrong; the worker carries on. `job_id` and `token` name the
+    /// attempt whose outcome Redis refused (the worker let go of it).
     Error {
         message: String,
         job_id: Option<String>,
+        token: Option<String>,
     },
-    /// A job ran past its `timeout`: the host aborts its processor and reports the
-    /// attempt failed with a `TimeoutError` carrying `message`.
-    TimedOut { job_id: String, message: String },
+    /// The attempt of `job_id` taken with `token` ran past its `timeout`: the host aborts
+    /// its processor and reports the attempt failed with a `TimeoutError` carrying
+    /// `message`.
+    TimedOut {
+        job_id: String,
+        token: String,
+        message: String,
+    },
     /// The worker stopped fetching and is waiting for its jobs.
     Closing,
     /// The worker has stopped.
@@ -79,15 +87,21 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    /// Reports the outcome of the current attempt of job `job_id`.
-    pub fn report(&self, job_id: String, outcome: Outcome) {
-        let _ = self.tx.send(Report { job_id, outcome });
+    /// Reports the outcome of the attempt of job `job_id` delivered with lock `token`
+    /// (the job's `token`).
+    pub fn report(&self, job_id: String, token: String, outcome: Outcome) {
+        let _ = self.tx.send(Report {
+            job_id,
+            token,
+            outcome,
+        });
     }
 }
 
 #[derive(Debug)]
 pub(crate) struct Report {
     pub job_id: String,
+    pub token: String,
     pub outcome: Outcome,
 }
 
@@ -99,39 +113,6 @@ enum RunState {
     Closing,
 }
 
-/// Where a held job stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// The processor has it; its lock is renewed.
-    Processing,
-    /// Its outcome is on its way to Redis; later reports for it are ignored.
-    Settling,
-    /// The processor moved it out of active itself (delayed, wait); the next report
-    /// only frees its slot.
-    Moved,
-}
-
-/// A job the worker holds: its lock token, what settling needs, and its concurrency slot.
-struct ActiveJob {
-    info: AttemptInfo,
-    renewed_at: Instant,
-    /// Set when the job fails before the host sees it.
-    unseen: Option<Box<Job>>,
-    phase: Phase,
-    /// The pending `timeout` of the attempt.
-    _timer: Option<Timer>,
-    _slot: Slot,
-}
-
-/// An attempt's timeout, cancelled when the job is let go.
-struct Timer(AbortHandle);
-
-impl Drop for Timer {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// State shared by a worker's tasks.
 pub(crate) struct Shared {
     core: Arc<QueueCore>,
@@ -139,7 +120,7 @@ pub(crate) struct Shared {
     host: Arc<dyn Host>,
     reporter: Reporter,
     slots: Slots,
-    active: Mutex<HashMap<String, ActiveJob>>,
+    active: Mutex<Held>,
     idle: Notify,
     state: watch::Sender<RunState>,
     drained: AtomicBool,
@@ -159,6 +140,7 @@ impl Shared {
         self.emit(vec![WorkerEvent::Error {
             message: err.to_string(),
             job_id: None,
+            token: None,
         }]);
     }
 
@@ -231,6 +213,7 @@ impl Shared {
                 match failure {
                     Some(message) => self.reporter.report(
                         job.id.clone(),
+                        token.to_string(),
                         Outcome::Failed(Failure {
                             message,
                             unrecoverable: true,
@@ -254,22 +237,24 @@ impl Shared {
         let timer = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             if let Some(shared) = shared.upgrade() {
-                shared.time_out(job_id, &token, ms);
+                shared.time_out(job_id, token, ms);
             }
         });
         Timer(timer.abort_handle())
     }
 
-    fn time_out(&self, job_id: String, token: &str, timeout_ms: u64) {
+    fn time_out(&self, job_id: String, token: String, timeout_ms: u64) {
         let still_processing = {
             let active = self.active.lock().unwrap_or_else(|e| e.into_inner());
-            active
-                .get(&job_id)
-                .is_some_and(|job| job.phase == Phase::Processing && job.info.token == token)
+            active.is_processing(&job_id, &token)
         };
         if still_processing {
             let message = format!("Job {job_id} timed out after {timeout_ms} ms");
-            self.emit(vec![WorkerEvent::TimedOut { job_id, message }]);
+            self.emit(vec![WorkerEvent::TimedOut {
+                job_id,
+                token,
+                message,
+            }]);
         }
     }
 
@@ -286,7 +271,7 @@ impl Shared {
         }
     }
 
-    fn notify_if_idle(&self, active: &HashMap<String, ActiveJob>) {
+    fn notify_if_idle(&self, active: &Held) {
         if active.is_empty() {
             self.idle.notify_waiters();
         }
@@ -326,7 +311,7 @@ impl Worker {
             opts,
             host,
             reporter: Reporter { tx },
-            active: Mutex::new(HashMap::new()),
+            active: Mutex::new(Held::default()),
             idle: Notify::new(),
             state,
             drained: AtomicBool::new(false),
@@ -397,8 +382,8 @@ impl Worker {
     /// Changes the phase of a held job from `from` to `to`; false when not held so.
     fn set_phase(&self, id: &str, token: &str, from: Phase, to: Phase) -> bool {
         let mut active = self.shared.active.lock().unwrap_or_else(|e| e.into_inner());
-        match active.get_mut(id) {
-            Some(job) if job.phase == from && job.info.token == token => {
+        match active.get_mut(id, token) {
+            Some(job) if job.phase == from => {
                 job.phase = to;
                 true
             }
