@@ -54,6 +54,11 @@ pub(super) async fn run(shared: Arc<Shared>) {
         let Some(mut slots) = take_slots(&shared, &mut state).await else {
             continue;
         };
+        if let Some(wait) = shared.rate_limit_wait() {
+            drop(slots);
+            sleep_unless_changed(&mut state, wait).await;
+            continue;
+        }
         let token = shared.next_token();
         let fetched = match fetch(&shared, slots.len(), &token).await {
             Ok(f) => f,
@@ -73,10 +78,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
             continue;
         }
         if fetched.rate_limit_ttl > 0 {
-            let ttl = fetched
-                .rate_limit_ttl
-                .min(shared.opts.maximum_rate_limit_delay as i64);
-            sleep_unless_changed(&mut state, Duration::from_millis(ttl as u64)).await;
+            shared.limit(fetched.rate_limit_ttl);
             continue;
         }
         let waited = tokio::select! {

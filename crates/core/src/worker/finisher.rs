@@ -89,7 +89,7 @@ async fn finish_until_done(shared: &Arc<Shared>, settlements: Vec<Settlement>) {
     let owed = shared.slots.claim_debt(settlements.len());
     loop {
         let fetch = match shared.run_state() {
-            RunState::Running => settlements.len() - owed,
+            RunState::Running if shared.rate_limit_wait().is_none() => settlements.len() - owed,
             _ => 0,
         };
         let token = shared.next_token();
@@ -173,8 +173,14 @@ fn apply(
     }
     shared.slots.forget(&mut slots, owed);
     let jobs = match parse_fetched(&reply, 1) {
-        Ok(f) if fetched => f.jobs,
-        Ok(_) => Vec::new(),
+        Ok(f) => {
+            shared.limit(f.rate_limit_ttl);
+            if fetched {
+                f.jobs
+            } else {
+                Vec::new()
+            }
+        }
         Err(err) => {
             shared.emit_error(&err);
             Vec::new()

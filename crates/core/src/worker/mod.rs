@@ -9,7 +9,7 @@ mod outcome;
 mod slots;
 mod stalled;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -124,6 +124,8 @@ pub(crate) struct Shared {
     idle: Notify,
     state: watch::Sender<RunState>,
     drained: AtomicBool,
+    /// Until when (ms) the worker fetches nothing: a rate limit it ran into.
+    limited_until: AtomicI64,
     token_seq: AtomicU64,
     uuid: String,
 }
@@ -147,6 +149,22 @@ impl Shared {
     fn next_token(&self) -> String {
         let n = self.token_seq.fetch_add(1, Ordering::Relaxed);
         format!("{}:{n}", self.uuid)
+    }
+
+    /// Fetches nothing for the next `ttl` ms (a rate limit's remaining time), at most
+    /// `maximumRateLimitDelay`, as BullMQ's worker.
+    fn limit(&self, ttl: i64) {
+        if ttl > 0 {
+            let ttl = ttl.min(self.opts.maximum_rate_limit_delay as i64);
+            self.limited_until
+                .fetch_max(crate::now_ms() + ttl, Ordering::SeqCst);
+        }
+    }
+
+    /// How long fetching must still wait for a rate limit.
+    fn rate_limit_wait(&self) -> Option<Duration> {
+        let left = self.limited_until.load(Ordering::SeqCst) - crate::now_ms();
+        (left > 0).then(|| Duration::from_millis(left as u64))
     }
 
     fn run_state(&self) -> RunState {
@@ -315,6 +333,7 @@ impl Worker {
             idle: Notify::new(),
             state,
             drained: AtomicBool::new(false),
+            limited_until: AtomicI64::new(0),
             token_seq: AtomicU64::new(0),
             uuid: uuid::Uuid::new_v4().to_string(),
         });
