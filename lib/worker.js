@@ -98,6 +98,10 @@ class Worker extends EventEmitter {
     return this._queue;
   }
 
+  _nativeWorker() {
+    return this._native;
+  }
+
   get concurrency() {
     return this.opts.concurrency;
   }
@@ -115,18 +119,21 @@ class Worker extends EventEmitter {
     await wait(this._queue.rateLimit(Number(expireTimeMs)));
   }
 
-  /** Aborts the signal of a job this worker processes; false when it has none. */
+  /**
+   * Aborts the signal of a job whose processor is running; false when there is none (as
+   * BullMQ, a processor that has returned or thrown can no longer be cancelled).
+   */
   cancelJob(jobId, reason) {
     const entry = this._jobs.get(String(jobId));
-    if (!entry || !entry.controller) return false;
+    if (!entry || !entry.controller || entry.reported) return false;
     entry.controller.abort(reason);
     return true;
   }
 
-  /** Aborts the signal of every job this worker processes. */
+  /** Aborts the signal of every job whose processor is running. */
   cancelAllJobs(reason) {
     for (const entry of this._jobs.values()) {
-      if (entry.controller) entry.controller.abort(reason);
+      if (entry.controller && !entry.reported) entry.controller.abort(reason);
     }
   }
 
