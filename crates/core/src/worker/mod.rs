@@ -233,6 +233,9 @@ impl Shared {
                         job.id.clone(),
                         token.to_string(),
                         Outcome::Failed(Failure {
+                            // BullMQ fails it with an UnrecoverableError it creates, whose
+                            // stack joins the job's stacktrace.
+                            stack: Some(format!("UnrecoverableError: {message}")),
                             message,
                             unrecoverable: true,
                             ..Failure::default()
