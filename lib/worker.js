@@ -16,7 +16,7 @@ function nativeOptions(opts) {
   return {
     connection: normalizeConnection(opts.connection),
     prefix: opts.prefix,
-    concurrency: opts.concurrency,
+    concurrency: opts.concurrency === undefined ? undefined : numberOrNaN(opts.concurrency),
     lockDuration: opts.lockDuration,
     lockRenewTime: opts.lockRenewTime,
     stalledInterval: opts.stalledInterval,
@@ -34,6 +34,12 @@ function nativeOptions(opts) {
     runRetryDelay: opts.runRetryDelay,
     timeout: opts.timeout,
   };
+}
+
+// A numeric option as the engine takes it: anything but a number is NaN, which the
+// engine refuses with BullMQ's message (BullMQ rejects non-numbers too).
+function numberOrNaN(value) {
+  return typeof value === 'number' ? value : NaN;
 }
 
 function errorMessage(err) {
@@ -107,10 +113,7 @@ class Worker extends EventEmitter {
   }
 
   set concurrency(concurrency) {
-    if (typeof concurrency !== 'number' || concurrency < 1 || !Number.isFinite(concurrency)) {
-      throw new Error('concurrency must be a finite number greater than 0');
-    }
-    call(() => this._native.setConcurrency(concurrency));
+    call(() => this._native.setConcurrency(numberOrNaN(concurrency)));
     this.opts.concurrency = concurrency;
   }
 

@@ -19,7 +19,7 @@ use crate::queue::NativeQueue;
 pub struct JsWorkerOptions {
     pub connection: Option<JsConnection>,
     pub prefix: Option<String>,
-    pub concurrency: Option<u32>,
+    pub concurrency: Option<f64>,
     pub lock_duration: Option<f64>,
     pub lock_renew_time: Option<f64>,
     pub stalled_interval: Option<f64>,
@@ -173,6 +173,17 @@ fn js_event(e: WorkerEvent) -> JsWorkerEvent {
     }
 }
 
+/// The number of slots a JS `concurrency` gives: BullMQ starts a job while fewer than
+/// `concurrency` run, so a fraction counts as the next whole number.
+fn slot_count(concurrency: f64) -> Result<usize> {
+    if !concurrency.is_finite() || concurrency < 1.0 {
+        return Err(js_error(bullrush_core::Error::InvalidArgument(
+            "concurrency must be a finite number greater than 0".into(),
+        )));
+    }
+    Ok(concurrency.ceil() as usize)
+}
+
 fn core_options(o: &JsWorkerOptions) -> Result<WorkerOptions> {
     let d = WorkerOptions::default();
     let ms = |v: Option<f64>, default: u64| v.map_or(default, |v| v.max(0.0) as u64);
@@ -186,7 +197,7 @@ fn core_options(o: &JsWorkerOptions) -> Result<WorkerOptions> {
     Ok(WorkerOptions {
         connection: connection(&o.connection)?,
         prefix: o.prefix.clone().unwrap_or(d.prefix),
-        concurrency: o.concurrency.map_or(d.concurrency, |c| c as usize),
+        concurrency: o.concurrency.map_or(Ok(d.concurrency), slot_count)?,
         lock_duration: ms(o.lock_duration, d.lock_duration),
         lock_renew_time: o.lock_renew_time.map(|v| v.max(0.0) as u64),
         stalled_interval: ms(o.stalled_interval, d.stalled_interval),
@@ -251,13 +262,8 @@ impl NativeWorker {
     /// Changes the concurrency while running.
     #[napi]
     pub fn set_concurrency(&self, concurrency: f64) -> Result<()> {
-        if !concurrency.is_finite() || concurrency < 1.0 {
-            return Err(js_error(bullrush_core::Error::InvalidArgument(
-                "concurrency must be a finite number greater than 0".into(),
-            )));
-        }
         self.inner
-            .set_concurrency(concurrency as usize)
+            .set_concurrency(slot_count(concurrency)?)
             .map_err(js_error)
     }
 
