@@ -299,10 +299,41 @@ describe(`concurrency at run time (${implLabel})`, () => {
     if (!isBullmqImpl) {
       // BullMQ throws this from its constructor too, but only after opening
       // connections it never closes, so it is checked for bullrush alone.
-      assert.throws(() => new impl.Worker(name, async () => {}, workerOpts({ concurrency: 0 })), {
-        message: BAD_CONCURRENCY,
-      });
+      for (const bad of [0, 0.5, -1, NaN, '2', null]) {
+        assert.throws(() => new impl.Worker(name, async () => {}, workerOpts({ concurrency: bad })), {
+          message: BAD_CONCURRENCY,
+        });
+      }
     }
+  });
+
+  test('a fractional concurrency runs up to the next whole number of jobs at once, as BullMQ', { timeout: 20000 }, async (t) => {
+    const { s, name } = setup(t, 'concurrency-fraction');
+    const q = s.add(new impl.Queue(name, { connection }));
+    let running = 0;
+    let max = 0;
+    const w = s.add(
+      new impl.Worker(
+        name,
+        async () => {
+          running += 1;
+          max = Math.max(max, running);
+          await sleep(200);
+          running -= 1;
+        },
+        workerOpts({ concurrency: 1.5 }),
+      ),
+    );
+    const batch = () => q.addBulk(Array.from({ length: 6 }, (_, i) => ({ name: `j${i}`, data: {} })));
+    await batch();
+    await waitFor(async () => (await q.getCompletedCount()) === 6, 10000);
+    assert.equal(max, 2, 'concurrency 1.5 in the options');
+    assert.equal(w.concurrency, 1.5);
+    w.concurrency = 2.5;
+    max = 0;
+    await batch();
+    await waitFor(async () => (await q.getCompletedCount()) === 12, 10000);
+    assert.equal(max, 3, 'concurrency = 2.5');
   });
 });
 
