@@ -641,6 +641,41 @@ describe(`moveToDelayed + DelayedError (${implLabel})`, () => {
     assert.equal(done.attemptsMade, 1);
     assert.equal(done.returnvalue, 'a');
   });
+  test('a processor that moves its job and then throws: Redis refuses the failure with the command BullMQ names', { timeout: 20000 }, async (t) => {
+    const { s, name } = setup(t, 'move-delayed-throw');
+    const q = s.add(new impl.Queue(name, { connection }));
+    const moved = new Set();
+    const w = s.add(
+      new impl.Worker(
+        name,
+        async (job, token) => {
+          if (!moved.has(job.id)) {
+            moved.add(job.id);
+            await job.moveToDelayed(Date.now() + 300, token);
+            throw new Error('after the move');
+          }
+          return 'ok';
+        },
+        workerOpts(),
+      ),
+      { allowErrors: true },
+    );
+    const events = recordEvents(w, ['failed', 'error']);
+    const final = await q.add('final', {});
+    const retry = await q.add('retry', {}, { attempts: 3 });
+    const backoff = await q.add('backoff', {}, { attempts: 3, backoff: 100 });
+    await waitFor(async () => (await q.getCompletedCount()) === 3, 10000);
+    assert.deepEqual(events.error.map(([err]) => err.message).sort(), [
+      `Missing lock for job ${backoff.id}. moveToDelayed`,
+      `Missing lock for job ${final.id}. moveToFinished`,
+      `Missing lock for job ${retry.id}. retryJob`,
+    ].sort());
+    assert.equal(events.failed.length, 0, 'no failed event: the failure never happened');
+    for (const job of [final, retry, backoff]) {
+      // eslint-disable-next-line no-await-in-loop
+      assert.equal((await q.getJob(job.id)).attemptsMade, 1);
+    }
+  });
 });
 
 describe(`moveToWait + WaitingError (${implLabel})`, () => {
