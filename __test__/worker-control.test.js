@@ -354,8 +354,9 @@ describe(`rate limit from the processor (${implLabel})`, () => {
         async (job) => {
           runs.push({ name: job.name, at: Date.now(), attemptsMade: job.attemptsMade, attemptsStarted: job.attemptsStarted });
           if (job.name === 'a' && runs.length === 1) {
+            const before = Date.now();
             await w.rateLimit(LIMIT);
-            limitedAt = Date.now();
+            limitedAt = before;
             throw impl.Worker.RateLimitError();
           }
           return job.name;
@@ -382,7 +383,7 @@ describe(`rate limit from the processor (${implLabel})`, () => {
       runs.map((r) => r.name),
       ['a', 'a', 'b', 'c'],
     );
-    assert.ok(runs[1].at - limitedAt >= LIMIT - 20, `retaken ${runs[1].at - limitedAt} ms after the limit began`);
+    assert.ok(runs[1].at - limitedAt >= LIMIT, `retaken ${runs[1].at - limitedAt} ms after the limit was set`);
     assert.equal(runs[1].attemptsMade, 0);
     assert.equal(runs[1].attemptsStarted, 2);
     const done = await q.getJob(a.id);
@@ -407,8 +408,8 @@ describe(`rate limit from the processor (${implLabel})`, () => {
         async (job) => {
           runs.push(Date.now());
           if (runs.length === 1) {
-            await w.rateLimit(LIMIT);
             limitedAt = Date.now();
+            await w.rateLimit(LIMIT);
             throw impl.Worker.RateLimitError();
           }
           return 'ok';
@@ -419,7 +420,7 @@ describe(`rate limit from the processor (${implLabel})`, () => {
     const job = await q.add('a', {});
     await waitFor(async () => (await stateOf(q, job.id)) === 'completed', 10000);
     assert.equal(runs.length, 2);
-    assert.ok(runs[1] - limitedAt >= LIMIT - 20, `retaken ${runs[1] - limitedAt} ms after the limit began`);
+    assert.ok(runs[1] - limitedAt >= LIMIT, `retaken ${runs[1] - limitedAt} ms after the limit was set`);
     assert.equal((await q.getJob(job.id)).attemptsMade, 1);
   });
 
@@ -431,8 +432,8 @@ describe(`rate limit from the processor (${implLabel})`, () => {
       const { s, redis, name, key } = setup(t, 'ratelimit-interop');
       const q = s.add(new limiterLib.Queue(name, { connection }));
       await q.waitUntilReady();
-      await q.rateLimit(LIMIT);
       const limitedAt = Date.now();
+      await q.rateLimit(LIMIT);
       assert.equal(await redis.get(key('limiter')), String(Number.MAX_SAFE_INTEGER));
       const ttl = await redis.pttl(key('limiter'));
       assert.ok(ttl > 0 && ttl <= LIMIT, `limiter ttl ${ttl}`);
@@ -442,7 +443,7 @@ describe(`rate limit from the processor (${implLabel})`, () => {
       );
       await q.add('a', {});
       await waitFor(async () => (await q.getCompletedCount()) === 1, 10000);
-      assert.ok(starts[0] - limitedAt >= LIMIT - 20, `processed ${starts[0] - limitedAt} ms after the limit began`);
+      assert.ok(starts[0] - limitedAt >= LIMIT, `processed ${starts[0] - limitedAt} ms after the limit was set`);
     });
   }
 });
@@ -904,9 +905,8 @@ describe('attempt timeout (bullrush only)', () => {
         name,
         (job, token, signal) =>
           new Promise((_, reject) => {
-            const started = Date.now();
             signal.addEventListener('abort', () => {
-              attempts.push({ after: Date.now() - started, reason: signal.reason });
+              attempts.push({ after: Date.now() - job.processedOn, reason: signal.reason });
               reject(signal.reason);
             });
           }),
@@ -919,7 +919,7 @@ describe('attempt timeout (bullrush only)', () => {
     const message = `Job ${job.id} timed out after 300 ms`;
     assert.equal(attempts.length, 2, 'retried once');
     for (const a of attempts) {
-      assert.ok(a.after >= 295, `aborted after ${a.after} ms`);
+      assert.ok(a.after >= 300, `aborted ${a.after} ms after processedOn`);
       assert.ok(a.reason instanceof impl.TimeoutError);
       assert.equal(a.reason.name, 'TimeoutError');
       assert.equal(a.reason.message, message);
