@@ -721,6 +721,39 @@ describe(`moveToWait + WaitingError (${implLabel})`, () => {
     assert.ok(events.waiting.some(([e]) => e.jobId === a.id && e.prev === 'active'));
   });
 
+  for (const [moverLib, processorLib, label] of [
+    [impl, bullmq, `${implLabel} moves, bullmq processes`],
+    [bullmq, impl, `bullmq moves, ${implLabel} processes`],
+  ]) {
+    test(`interop: ${label}`, { timeout: 20000 }, async (t) => {
+      const { s, name } = setup(t, 'move-wait-interop');
+      const q = s.add(new bullmq.Queue(name, { connection }));
+      const mover = s.add(
+        new moverLib.Worker(
+          name,
+          async (job, token) => {
+            await job.moveToWait(token);
+            // Closing before the error: the mover takes no job after this one.
+            mover.close();
+            throw new moverLib.WaitingError();
+          },
+          workerOpts(),
+        ),
+      );
+      const job = await q.add('a', { v: 2 });
+      await nextEvent(mover, 'closed', { timeoutMs: 10000 });
+      assert.equal(await q.getJobState(job.id), 'waiting');
+      s.add(
+        new processorLib.Worker(name, async (j) => ({ v: j.data.v, attemptsMade: j.attemptsMade }), workerOpts()),
+      );
+      await waitFor(async () => (await q.getJobState(job.id)) === 'completed', 10000);
+      const done = await q.getJob(job.id);
+      assert.deepEqual(done.returnvalue, { v: 2, attemptsMade: 0 });
+      assert.equal(done.attemptsMade, 1);
+      assert.equal(done.attemptsStarted, 2);
+    });
+  }
+
   test('a prioritized job goes back ahead of its priority', { timeout: 20000 }, async (t) => {
     const { s, name } = setup(t, 'move-wait-prio');
     const q = s.add(new impl.Queue(name, { connection }));
