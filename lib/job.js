@@ -181,10 +181,10 @@ class Job {
   }
 
   // The native worker holding this job, when a Worker of this process delivered it: moves
-  // go through it so it stops renewing the lock and lets go of the job.
+  // go through it so it stops renewing the lock and lets go of the job. A Job read through
+  // a Queue moves through the queue.
   _holder() {
-    const native = this.queue && this.queue._native;
-    return native && typeof native.moveToWait === 'function' ? native : undefined;
+    return this.queue && typeof this.queue._nativeWorker === 'function' ? this.queue._nativeWorker() : undefined;
   }
 
   /** Moves this active job to the delayed set until `timestamp` (ms); the attempt does not count. */

@@ -17,7 +17,7 @@ function nativeOptions(opts) {
   return {
     connection: normalizeConnection(opts.connection),
     prefix: opts.prefix,
-    concurrency: opts.concurrency,
+    concurrency: opts.concurrency === undefined ? undefined : numberOrNaN(opts.concurrency),
     lockDuration: opts.lockDuration,
     lockRenewTime: opts.lockRenewTime,
     stalledInterval: opts.stalledInterval,
@@ -37,6 +37,12 @@ function nativeOptions(opts) {
     batchSize: opts.batch ? opts.batch.size : undefined,
     batchTimeout: opts.batch ? opts.batch.timeout : undefined,
   };
+}
+
+// A numeric option as the engine takes it: anything but a number is NaN, which the
+// engine refuses with BullMQ's message (BullMQ rejects non-numbers too).
+function numberOrNaN(value) {
+  return typeof value === 'number' ? value : NaN;
 }
 
 class Worker extends EventEmitter {
@@ -82,15 +88,16 @@ class Worker extends EventEmitter {
     return this._queue;
   }
 
+  _nativeWorker() {
+    return this._native;
+  }
+
   get concurrency() {
     return this.opts.concurrency;
   }
 
   set concurrency(concurrency) {
-    if (typeof concurrency !== 'number' || concurrency < 1 || !Number.isFinite(concurrency)) {
-      throw new Error('concurrency must be a finite number greater than 0');
-    }
-    call(() => this._native.setConcurrency(concurrency));
+    call(() => this._native.setConcurrency(numberOrNaN(concurrency)));
     this.opts.concurrency = concurrency;
   }
 
@@ -108,18 +115,21 @@ class Worker extends EventEmitter {
     return job;
   }
 
-  /** Aborts the signal of a job this worker processes; false when it has none. */
+  /**
+   * Aborts the signal of a job whose processor is running; false when there is none (as
+   * BullMQ, a processor that has returned or thrown can no longer be cancelled).
+   */
   cancelJob(jobId, reason) {
     const entry = this._jobs.get(String(jobId));
-    if (!entry || !entry.controller) return false;
+    if (!entry || !entry.controller || entry.reported) return false;
     entry.controller.abort(reason);
     return true;
   }
 
-  /** Aborts the signal of every job this worker processes. */
+  /** Aborts the signal of every job whose processor is running. */
   cancelAllJobs(reason) {
     for (const entry of this._jobs.values()) {
-      if (entry.controller) entry.controller.abort(reason);
+      if (entry.controller && !entry.reported) entry.controller.abort(reason);
     }
   }
 
@@ -170,11 +180,14 @@ class Worker extends EventEmitter {
           if (e.finishedOn !== undefined && e.finishedOn !== null) job.finishedOn = e.finishedOn;
           this.emit('failed', job, entry.error || new UnrecoverableError(e.message), 'active');
         });
-      case 'error':
-        if (e.jobId) this._jobs.delete(e.jobId);
+      case 'error': {
+        // The engine let go of an attempt whose outcome Redis refused.
+        const entry = this._attempt(e.jobId, e.token);
+        if (entry) this._letGo(entry);
         return this.emit('error', new Error(e.message));
+      }
       case 'timedOut':
-        return this._timedOut(e.jobId, e.message);
+        return this._timedOut(this._attempt(e.jobId, e.token), e.message);
       case 'drained':
         return this.emit('drained');
       case 'ready':
@@ -243,8 +256,18 @@ class Worker extends EventEmitter {
     );
   }
 
-  _timedOut(jobId, message) {
-    const entry = this._jobs.get(jobId);
+  // The entry of the attempt of `jobId` delivered with `token`, while it is the latest.
+  _attempt(jobId, token) {
+    const entry = jobId === undefined || jobId === null ? undefined : this._jobs.get(jobId);
+    return entry && entry.job.token === token ? entry : undefined;
+  }
+
+  // Forgets an attempt, unless a later attempt of the same job has taken its place.
+  _letGo(entry) {
+    if (this._jobs.get(entry.job.id) === entry) this._jobs.delete(entry.job.id);
+  }
+
+  _timedOut(entry, message) {
     if (!entry || entry.reported) return;
     const err = new TimeoutError(message);
     if (entry.controller) entry.controller.abort(err);
@@ -262,7 +285,8 @@ class Worker extends EventEmitter {
       return this._fail(entry, err);
     }
     entry.result = result;
-    this._report({ id: entry.job.id, kind: 'completed', value: value === undefined ? 'null' : value });
+    const { id, token } = entry.job;
+    this._report({ id, token, kind: 'completed', value: value === undefined ? 'null' : value });
   }
 
   _failed(entry, err) {
@@ -276,11 +300,11 @@ class Worker extends EventEmitter {
     const job = entry.job;
     const kind = failureKind(err);
     if (kind !== 'failed') {
-      this._jobs.delete(job.id);
-      this._report({ id: job.id, kind });
+      this._letGo(entry);
+      this._report({ id: job.id, token: job.token, kind });
       return;
     }
-    const outcome = { id: job.id, kind: 'failed', ...describeFailure(err) };
+    const outcome = { id: job.id, token: job.token, kind: 'failed', ...describeFailure(err) };
     const strategy = this.opts.settings && this.opts.settings.backoffStrategy;
     if (strategy && entry.customBackoff && !outcome.unrecoverable) {
       try {

@@ -19,7 +19,7 @@ use crate::queue::NativeQueue;
 pub struct JsWorkerOptions {
     pub connection: Option<JsConnection>,
     pub prefix: Option<String>,
-    pub concurrency: Option<u32>,
+    pub concurrency: Option<f64>,
     pub lock_duration: Option<f64>,
     pub lock_renew_time: Option<f64>,
     pub stalled_interval: Option<f64>,
@@ -47,6 +47,8 @@ pub struct JsWorkerOptions {
 pub struct JsWorkerEvent {
     pub kind: String,
     pub job_id: Option<String>,
+    /// The lock token of the attempt an `error` or `timedOut` is about.
+    pub token: Option<String>,
     pub message: Option<String>,
     pub stacktrace: Option<String>,
     pub attempts_made: Option<f64>,
@@ -66,6 +68,8 @@ pub struct JsDelivery {
 #[napi(object)]
 pub struct JsOutcome {
     pub id: String,
+    /// The lock token the attempt was delivered with (the job's `token`).
+    pub token: String,
     /// `completed`, `failed`, `rateLimited` (back to wait, uncounted) or `moved` (the
     /// processor moved the job itself).
     pub kind: String,
@@ -118,6 +122,7 @@ fn event(kind: &str) -> JsWorkerEvent {
     JsWorkerEvent {
         kind: kind.to_string(),
         job_id: None,
+        token: None,
         message: None,
         stacktrace: None,
         attempts_made: None,
@@ -167,17 +172,38 @@ fn js_event(e: WorkerEvent) -> JsWorkerEvent {
             job_ids: Some(job_ids),
             ..event("lockRenewalFailed")
         },
-        WorkerEvent::Error { message, job_id } => JsWorkerEvent {
+        WorkerEvent::Error {
+            message,
             job_id,
+            token,
+        } => JsWorkerEvent {
+            job_id,
+            token,
             message: Some(message),
             ..event("error")
         },
-        WorkerEvent::TimedOut { job_id, message } => JsWorkerEvent {
+        WorkerEvent::TimedOut {
+            job_id,
+            token,
+            message,
+        } => JsWorkerEvent {
             job_id: Some(job_id),
+            token: Some(token),
             message: Some(message),
             ..event("timedOut")
         },
     }
+}
+
+/// The number of slots a JS `concurrency` gives: BullMQ starts a job while fewer than
+/// `concurrency` run, so a fraction counts as the next whole number.
+fn slot_count(concurrency: f64) -> Result<usize> {
+    if !concurrency.is_finite() || concurrency < 1.0 {
+        return Err(js_error(bullrush_core::Error::InvalidArgument(
+            "concurrency must be a finite number greater than 0".into(),
+        )));
+    }
+    Ok(concurrency.ceil() as usize)
 }
 
 fn core_options(o: &JsWorkerOptions) -> Result<WorkerOptions> {
@@ -193,7 +219,7 @@ fn core_options(o: &JsWorkerOptions) -> Result<WorkerOptions> {
     Ok(WorkerOptions {
         connection: connection(&o.connection)?,
         prefix: o.prefix.clone().unwrap_or(d.prefix),
-        concurrency: o.concurrency.map_or(d.concurrency, |c| c as usize),
+        concurrency: o.concurrency.map_or(Ok(d.concurrency), slot_count)?,
         lock_duration: ms(o.lock_duration, d.lock_duration),
         lock_renew_time: o.lock_renew_time.map(|v| v.max(0.0) as u64),
         stalled_interval: ms(o.stalled_interval, d.stalled_interval),
@@ -268,13 +294,8 @@ impl NativeWorker {
     /// Changes the concurrency while running.
     #[napi]
     pub fn set_concurrency(&self, concurrency: f64) -> Result<()> {
-        if !concurrency.is_finite() || concurrency < 1.0 {
-            return Err(js_error(bullrush_core::Error::InvalidArgument(
-                "concurrency must be a finite number greater than 0".into(),
-            )));
-        }
         self.inner
-            .set_concurrency(concurrency as usize)
+            .set_concurrency(slot_count(concurrency)?)
             .map_err(js_error)
     }
 
@@ -356,7 +377,7 @@ impl NativeWorker {
                     backoff_delay: o.backoff_delay.map(|d| d as i64),
                 }),
             };
-            self.reporter.report(o.id, outcome);
+            self.reporter.report(o.id, o.token, outcome);
         }
     }
 

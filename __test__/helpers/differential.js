@@ -129,8 +129,9 @@ function makeContext(s, side, name, shared) {
       ctx.records[key] = value;
     },
 
-    async snap(label, { markers = 'ignore' } = {}) {
-      const { raw, norm } = await snapshotQueue(name, { t0: ctx.t0, markers });
+    // delayTargets: see helpers/snapshot.js.
+    async snap(label, { markers = 'ignore', delayTargets } = {}) {
+      const { raw, norm } = await snapshotQueue(name, { t0: ctx.t0, markers, delayTargets });
       ctx.snaps.push({ label, raw, norm });
       return norm;
     },
@@ -211,4 +212,4 @@ function dataProcessor(ctx, order = []) {
   };
 }
 
-module.exports = { differential, dataProcessor, workerOptions };
+module.exports = { differential, dataProcessor, workerOptions, SIDES };

@@ -37,6 +37,13 @@
 //   job that has not run and has no `timestamp` option, `<ms>+delay` when
 //   due − delay is a ms in the scenario's window (a due time counted from the
 //   moment it was set, e.g. by `Job#changeDelay`).
+// * Jobs a processor moved to `delayed` itself (`job.moveToDelayed(target)`), named
+//   with the option `delayTargets: { <jobId>: <target ms> }`: the move computes
+//   `delay = target − now` at its own moment, so the job hash's `delay` is shown
+//   as `=target−moveTime` after checking that target − delay lies between the
+//   job's `processedOn` and the dump; a `delayed` zset due and a `delayed`
+//   event's `delay` (the due ms) equal to the target are shown as `=target`.
+//   Everything else about such jobs is normalised as above.
 // * `prioritized` zset: score shown as `<priority>·2^32+<counter>`, exact.
 // * `events` stream: entry ids dropped, order kept, each entry an object of its
 //   fields. The `delay` field of `delayed` events is the due ms: for a job that
@@ -227,8 +234,9 @@ function isJobHash(suffix, entry) {
  * @param {number} o.t0 - ms before the scenario started
  * @param {number} o.t1 - ms after the dump was taken
  * @param {'exact'|'ignore'} [o.markers='ignore']
+ * @param {Object<string, number>} [o.delayTargets] - job id → moveToDelayed target ms
  */
-function normalise(raw, { queueName, t0, t1, markers = 'ignore' }) {
+function normalise(raw, { queueName, t0, t1, markers = 'ignore', delayTargets = {} }) {
   const text = makeTextNormaliser(queueName);
   const invariants = [];
   const lo = t0 - 1000;
@@ -278,6 +286,10 @@ function normalise(raw, { queueName, t0, t1, markers = 'ignore' }) {
           v[f] = '=opts.timestamp';
         } else if (f === 'timestamp' || f === 'processedOn' || f === 'finishedOn') {
           v[f] = ms(x, f);
+        } else if (f === 'delay' && delayTargets[suffix] !== undefined) {
+          const movedAt = delayTargets[suffix] - Number(x);
+          const inWindow = movedAt >= Number(value.processedOn) && movedAt <= t1;
+          v[f] = inWindow ? '=target−moveTime' : `<delay ${x} not target−moveTime>`;
         } else if (f === 'opts' || f === 'parent') {
           try {
             v[f] = deepText(JSON.parse(x), text);
@@ -332,7 +344,8 @@ function normalise(raw, { queueName, t0, t1, markers = 'ignore' }) {
         const seq = n - due * 0x1000;
         const job = jobs[m];
         let rel;
-        if (!job) rel = `no job hash; due ${ms(due, 'due', { future: 10 * 86400000 })}`;
+        if (delayTargets[m] === due) rel = '=target';
+        else if (!job) rel = `no job hash; due ${ms(due, 'due', { future: 10 * 86400000 })}`;
         else {
           const fromTs = due - Number(job.timestamp);
           const delay = Number(job.delay);
@@ -362,7 +375,9 @@ function normalise(raw, { queueName, t0, t1, markers = 'ignore' }) {
         if (e.event === 'active' && id !== undefined) seenActive.add(id);
         if (e.event === 'delayed' && e.delay !== undefined) {
           const job = jobs[id];
-          if (!seenActive.has(id) && job && job.timestamp !== undefined) {
+          if (delayTargets[id] === Number(e.delay)) {
+            e.delay = '=target';
+          } else if (!seenActive.has(id) && job && job.timestamp !== undefined) {
             const n = Number(e.delay) - Number(job.timestamp);
             e.delay = setFromNow(job, n, Number(e.delay), entryId) ? `entry+${job.delay}` : `timestamp+${n}`;
           } else {
@@ -405,10 +420,10 @@ function normalise(raw, { queueName, t0, t1, markers = 'ignore' }) {
 }
 
 // Dumps and normalises in one go.
-async function snapshotQueue(queueName, { t0, markers = 'ignore', prefix = 'bull' } = {}) {
+async function snapshotQueue(queueName, { t0, markers = 'ignore', prefix = 'bull', delayTargets } = {}) {
   const raw = await dumpQueue(queueName, { prefix });
   const t1 = Date.now();
-  return { raw, norm: normalise(raw, { queueName, t0, t1, markers }) };
+  return { raw, norm: normalise(raw, { queueName, t0, t1, markers, delayTargets }) };
 }
 
 // ---------------------------------------------------------------------------

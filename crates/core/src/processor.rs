@@ -44,7 +44,8 @@ impl JobError {
 pub struct FnProcessor<F> {
     f: F,
     events: broadcast::Sender<WorkerEvent>,
-    running: Arc<Mutex<HashMap<String, AbortHandle>>>,
+    /// The closures at work, by attempt (job id, lock token).
+    running: Arc<Mutex<HashMap<(String, String), AbortHandle>>>,
 }
 
 impl<F, Fut> FnProcessor<F>
@@ -75,18 +76,23 @@ where
 {
     fn deliver(&self, jobs: Vec<Job>, events: Vec<WorkerEvent>, reporter: &Reporter) {
         for event in events {
-            if let WorkerEvent::TimedOut { job_id, message } = &event {
-                self.time_out(job_id, message, reporter);
+            if let WorkerEvent::TimedOut {
+                job_id,
+                token,
+                message,
+            } = &event
+            {
+                self.time_out(job_id, token, message, reporter);
             }
             let _ = self.events.send(event);
         }
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         for job in jobs {
-            let id = job.id.clone();
+            let attempt = (job.id.clone(), job.token.clone().unwrap_or_default());
             let work = AssertUnwindSafe((self.f)(job)).catch_unwind();
             let reporter = reporter.clone();
             let finished = Arc::downgrade(&self.running);
-            let task_id = id.clone();
+            let task_attempt = attempt.clone();
             let task = tokio::spawn(async move {
                 let outcome = match work.await {
                     Ok(Ok(value)) => Outcome::Completed {
@@ -106,28 +112,32 @@ where
                     running
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .remove(&id);
+                        .remove(&attempt);
                 }
-                reporter.report(id, outcome);
+                let (id, token) = attempt;
+                reporter.report(id, token, outcome);
             });
-            running.insert(task_id, task.abort_handle());
+            running.insert(task_attempt, task.abort_handle());
         }
     }
 }
 
 impl<F> FnProcessor<F> {
-    /// Stops a job's closure and reports its attempt failed with a `TimeoutError`.
-    fn time_out(&self, job_id: &str, message: &str, reporter: &Reporter) {
+    /// Stops an attempt's closure and reports the attempt failed with a `TimeoutError`.
+    fn time_out(&self, job_id: &str, token: &str, message: &str, reporter: &Reporter) {
+        let attempt = (job_id.to_string(), token.to_string());
         let task = self
             .running
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(job_id);
+            .remove(&attempt);
         if let Some(task) = task {
             task.abort();
         }
+        let (job_id, token) = attempt;
         reporter.report(
-            job_id.to_string(),
+            job_id,
+            token,
             Outcome::Failed(Failure {
                 message: message.to_string(),
                 stack: Some(format!("TimeoutError: {message}")),

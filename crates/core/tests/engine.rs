@@ -65,7 +65,9 @@ async fn next_event<T>(
     let wait = async {
         loop {
             match rx.recv().await {
-                Ok(WorkerEvent::Error { message, job_id }) => {
+                Ok(WorkerEvent::Error {
+                    message, job_id, ..
+                }) => {
                     panic!("worker error event: {message} (job {job_id:?})")
                 }
                 Ok(event) => {
@@ -381,6 +383,7 @@ impl Host for FailingHost {
             let attempt = job.attempts_made + 1;
             reporter.report(
                 job.id,
+                job.token.unwrap_or_default(),
                 Outcome::Failed(Failure {
                     message: format!("attempt {attempt}"),
                     stack: Some(format!("Error: attempt {attempt}\n    at test")),

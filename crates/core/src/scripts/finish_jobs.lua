@@ -16,6 +16,8 @@
 --         attempts made with this one, deduplication id ("" = none)
 --   A completion under a lock trusts the last two (the lock holder is the only writer of
 --   them); every other outcome reads them from the job hash.
+-- After a rate-limited job went back to wait, nothing is fetched while the limiter key
+-- lives (BullMQ's worker waits out its ttl), and rateLimitTtl is that ttl.
 -- Returns {codes, jobs, rateLimitTtl, nextDelayedDue}: codes[i] is 0 for a settled outcome
 -- or BullMQ's negative code (-1 missing job, -2 missing lock, -3 not active,
 -- -4 pending dependencies, -6 lock mismatch, -9 failed children).
@@ -113,7 +115,7 @@ end
 local kept = {completed = {}, failed = {}}
 local policies = {completed = {}, failed = {}}
 local doomed = {}
-local readyMoved, delayedMoved, finished = false, false, false
+local readyMoved, delayedMoved, finished, rateLimited = false, false, false, false
 
 local function dropJobKeys(jobKey)
   local n = #doomed
@@ -193,6 +195,7 @@ local function backToWait(jobId, f)
   end
   rcall("XADD", KEYS[6], "MAXLEN", "~", eventsLen(meta), "*", "event", "waiting", "jobId", jobId, "prev", "active")
   readyMoved = true
+  rateLimited = true
 end
 
 local function keepOnly(setKey, keepCount, keepAge, keepLimit)
@@ -258,6 +261,10 @@ if delayedMoved then markNextDelayed(KEYS[8], KEYS[5]) end
 
 local fetchCount = tonumber(ARGV[5])
 local jobs, ttl, nextDue, blocked = {}, 0, 0, false
+if rateLimited then
+  ttl = math.max(rcall("PTTL", KEYS[10]), 0)
+  if ttl > 0 then fetchCount = 0 end
+end
 if fetchCount > 0 then
   jobs, ttl, nextDue, blocked = fetchJobs(meta, baseKey, nowText, ARGV[3], ARGV[4], fetchCount,
     tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8] ~= "" and ARGV[8] or nil)

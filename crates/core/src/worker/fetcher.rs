@@ -1,14 +1,14 @@
 //! The fetch driver: fills free slots with jobs in one script call, and waits on the
 //! marker when the queue is empty.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use redis::Value;
-use tokio::sync::{watch, OwnedSemaphorePermit};
+use tokio::sync::watch;
 
+use super::slots::Slot;
 use super::{RunState, Shared, WorkerEvent, WorkerOptions};
 use crate::error::{Error, Result};
 use crate::job::{value_int, value_string, Job};
@@ -55,6 +55,11 @@ pub(super) async fn run(shared: Arc<Shared>) {
         let Some(mut slots) = take_slots(&shared, &mut state).await else {
             continue;
         };
+        if let Some(wait) = shared.rate_limit_wait() {
+            drop(slots);
+            sleep_unless_changed(&mut state, wait).await;
+            continue;
+        }
         let token = shared.next_token();
         let fetched = match fetch(&shared, slots.len(), &token).await {
             Ok(f) => f,
@@ -74,10 +79,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
             continue;
         }
         if fetched.rate_limit_ttl > 0 {
-            let ttl = fetched
-                .rate_limit_ttl
-                .min(shared.opts.maximum_rate_limit_delay as i64);
-            sleep_unless_changed(&mut state, Duration::from_millis(ttl as u64)).await;
+            shared.limit(fetched.rate_limit_ttl);
             continue;
         }
         let waited = tokio::select! {
@@ -97,38 +99,11 @@ fn next_delay(delay: Duration, shared: &Shared) -> Duration {
     (delay * 2).min(Duration::from_millis(shared.opts.run_retry_delay))
 }
 
-/// Waits for at least one free slot, then takes every other free one; slots a lowered
-/// concurrency took away are forgotten on the way.
-async fn take_slots(
-    shared: &Shared,
-    state: &mut watch::Receiver<RunState>,
-) -> Option<Vec<OwnedSemaphorePermit>> {
-    loop {
-        let first = tokio::select! {
-            p = shared.slots.clone().acquire_owned() => p.ok()?,
-            _ = state.changed() => return None,
-        };
-        let mut slots = vec![first];
-        while let Ok(p) = shared.slots.clone().try_acquire_owned() {
-            slots.push(p);
-        }
-        pay_slot_debt(shared, &mut slots);
-        if !slots.is_empty() {
-            return Some(slots);
-        }
-    }
-}
-
-fn pay_slot_debt(shared: &Shared, slots: &mut Vec<OwnedSemaphorePermit>) {
-    let debt = &shared.slot_debt;
-    while !slots.is_empty()
-        && debt
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |d| d.checked_sub(1))
-            .is_ok()
-    {
-        if let Some(slot) = slots.pop() {
-            slot.forget();
-        }
+/// Waits for free slots; `None` when the run state changes first.
+async fn take_slots(shared: &Shared, state: &mut watch::Receiver<RunState>) -> Option<Vec<Slot>> {
+    tokio::select! {
+        slots = shared.slots.take() => slots,
+        _ = state.changed() => None,
     }
 }
 

@@ -1,7 +1,6 @@
 //! Settles reported outcomes in batches, one script call per batch, fetching as many
 //! new jobs in the same call as the batch frees slots.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +9,7 @@ use redis::Value;
 use tokio::sync::mpsc;
 
 use super::fetcher::{parse_fetched, push_fetch_args};
-use super::outcome::{settle, SettleKind, Settlement};
+use super::outcome::{settle, Outcome, SettleKind, Settlement};
 use super::{Phase, Report, RunState, Shared, WorkerEvent, WorkerOptions};
 use crate::error::{Error, Result};
 use crate::job::value_int;
@@ -28,11 +27,7 @@ pub(super) async fn run(shared: Arc<Shared>, mut reports: mpsc::UnboundedReceive
     let mut in_flight = FuturesUnordered::new();
     let mut batch = Vec::new();
     loop {
-        let cap = batch_cap(
-            shared
-                .opts
-                .slots(shared.concurrency.load(Ordering::Relaxed)),
-        );
+        let cap = batch_cap(shared.slots.concurrency());
         tokio::select! {
             received = reports.recv_many(&mut batch, cap), if in_flight.len() < IN_FLIGHT => {
                 if received == 0 {
@@ -55,22 +50,27 @@ fn batch_cap(concurrency: usize) -> usize {
     concurrency.div_ceil(IN_FLIGHT).clamp(1, FINISH_BATCH)
 }
 
-/// Decides each reported attempt. Outcomes for jobs the worker no longer holds, or whose
-/// outcome is already on its way, are dropped; jobs the processor moved away are let go.
+/// Decides each reported attempt. Outcomes for attempts the worker no longer holds, or
+/// whose outcome is already on its way, are dropped; attempts whose processor moved the
+/// job away are let go.
 fn prepare(shared: &Shared, reports: impl Iterator<Item = Report>) -> Vec<Settlement> {
     let mut active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
     let keep = shared.keep_defaults();
     let settlements = reports
         .filter_map(|r| {
-            let held = active.get_mut(&r.job_id)?;
-            if held.phase != Phase::Processing {
-                if held.phase == Phase::Moved {
-                    active.remove(&r.job_id);
+            let held = active.get_mut(&r.job_id, &r.token)?;
+            match (held.phase, &r.outcome) {
+                (Phase::Settling, _) => return None,
+                (Phase::Moved, Outcome::Moved) => {
+                    active.remove(&r.job_id, &r.token);
+                    return None;
                 }
-                return None;
+                // A job moved away and then finished anyway: settling it fails in
+                // Redis, and the worker reports that error, as BullMQ does.
+                _ => {}
             }
             let Some(mut s) = settle(&r.job_id, &held.info, r.outcome, keep) else {
-                active.remove(&r.job_id);
+                active.remove(&r.job_id, &r.token);
                 return None;
             };
             held.phase = Phase::Settling;
@@ -82,22 +82,25 @@ fn prepare(shared: &Shared, reports: impl Iterator<Item = Report>) -> Vec<Settle
     settlements
 }
 
-/// Runs the finishing script, retrying on connection errors so no outcome is lost.
+/// Runs the finishing script, retrying on connection errors so no outcome is lost. The
+/// slots the batch frees are filled in the same call, but for those a lowered
+/// concurrency takes away.
 async fn finish_until_done(shared: &Arc<Shared>, settlements: Vec<Settlement>) {
     let mut delay = Duration::from_millis(100);
+    let owed = shared.slots.claim_debt(settlements.len());
     loop {
         let fetch = match shared.run_state() {
-            RunState::Running => settlements.len(),
+            RunState::Running if shared.rate_limit_wait().is_none() => settlements.len() - owed,
             _ => 0,
         };
         let token = shared.next_token();
         let now = crate::now_ms();
         match finish(&shared.core, &shared.opts, &settlements, fetch, &token, now).await {
-            Ok(reply) => return apply(shared, settlements, reply, fetch > 0, &token, now),
+            Ok(reply) => return apply(shared, settlements, reply, fetch > 0, owed, &token, now),
             Err(err) => {
                 shared.emit_error(&err);
                 if !err.is_connection() {
-                    return release(shared, &settlements);
+                    return release(shared, &settlements, owed);
                 }
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_millis(shared.opts.run_retry_delay));
@@ -142,12 +145,14 @@ pub(super) async fn finish(
     core.invoke(&inv).await
 }
 
-/// Publishes the settled outcomes, frees their slots and starts the jobs fetched with them.
+/// Publishes the settled outcomes, frees their slots (forgetting the `owed` ones) and
+/// starts the jobs fetched with them.
 fn apply(
     shared: &Arc<Shared>,
     settlements: Vec<Settlement>,
     reply: Vec<Value>,
     fetched: bool,
+    owed: usize,
     token: &str,
     now: i64,
 ) {
@@ -164,14 +169,21 @@ fn apply(
     {
         let mut active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
         for s in &settlements {
-            if let Some(job) = active.remove(&s.job_id) {
+            if let Some(job) = active.remove(&s.job_id, &s.token) {
                 slots.push(job._slot);
             }
         }
     }
+    shared.slots.forget(&mut slots, owed);
     let jobs = match parse_fetched(&reply, 1) {
-        Ok(f) if fetched => f.jobs,
-        Ok(_) => Vec::new(),
+        Ok(f) => {
+            shared.limit(f.rate_limit_ttl);
+            if fetched {
+                f.jobs
+            } else {
+                Vec::new()
+            }
+        }
         Err(err) => {
             shared.emit_error(&err);
             Vec::new()
@@ -186,13 +198,16 @@ fn apply(
     shared.notify_if_idle(&active);
 }
 
-/// Gives up on outcomes the server rejected: frees their slots, leaving the jobs to the
-/// stalled check.
-fn release(shared: &Shared, settlements: &[Settlement]) {
+/// Gives up on outcomes the server rejected: frees their slots (forgetting the `owed`
+/// ones), leaving the jobs to the stalled check.
+fn release(shared: &Shared, settlements: &[Settlement], owed: usize) {
     let mut active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
-    for s in settlements {
-        active.remove(&s.job_id);
-    }
+    let mut slots: Vec<_> = settlements
+        .iter()
+        .filter_map(|s| active.remove(&s.job_id, &s.token))
+        .map(|job| job._slot)
+        .collect();
+    shared.slots.forget(&mut slots, owed);
     shared.notify_if_idle(&active);
 }
 
@@ -202,6 +217,7 @@ fn event_for(s: &Settlement, code: i64, now: i64) -> Option<WorkerEvent> {
         return Some(WorkerEvent::Error {
             message: Error::script(code, &s.job_id, s.kind.command(), "active").to_string(),
             job_id: Some(s.job_id.clone()),
+            token: Some(s.token.clone()),
         });
     }
     Some(match s.kind {

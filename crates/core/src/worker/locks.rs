@@ -24,7 +24,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
         }
         match extend(&shared, &due).await {
             Ok(lost) if lost.is_empty() => {}
-            Ok(lost) => report_lost(&shared, lost),
+            Ok(lost) => report_lost(&shared, &due, lost),
             Err(err) => shared.emit_error(&err),
         }
     }
@@ -49,7 +49,7 @@ fn due_for_renewal(shared: &Shared, age: Duration) -> Vec<(String, String)> {
         })
         .map(|(id, job)| {
             job.renewed_at = now;
-            (id.clone(), job.info.token.clone())
+            (id.to_string(), job.info.token.clone())
         })
         .collect()
 }
@@ -66,15 +66,15 @@ async fn extend(shared: &Shared, jobs: &[(String, String)]) -> Result<Vec<String
     shared.core.invoke(&inv).await
 }
 
-/// Reports lost locks of jobs still held; a job settled meanwhile gave its lock up itself.
-fn report_lost(shared: &Shared, lost: Vec<String>) {
+/// Reports lost locks of attempts still with their processor (of those renewed with
+/// `sent`); an attempt settled meanwhile gave its lock up itself.
+fn report_lost(shared: &Shared, sent: &[(String, String)], lost: Vec<String>) {
     let lost: Vec<String> = {
         let active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
         lost.into_iter()
             .filter(|id| {
-                active
-                    .get(id)
-                    .is_some_and(|job| job.phase == Phase::Processing)
+                sent.iter()
+                    .any(|(sent_id, token)| sent_id == id && active.is_processing(id, token))
             })
             .collect()
     };
@@ -86,6 +86,7 @@ fn report_lost(shared: &Shared, lost: Vec<String>) {
         .map(|id| WorkerEvent::Error {
             message: format!("could not renew lock for job {id}"),
             job_id: None,
+            token: None,
         })
         .collect();
     events.push(WorkerEvent::LockRenewalFailed { job_ids: lost });

@@ -3,28 +3,31 @@
 mod batch;
 mod fetcher;
 mod finisher;
+mod held;
 mod locks;
 mod manual;
 mod options;
 mod outcome;
+mod slots;
 mod stalled;
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
-use tokio::task::{AbortHandle, JoinHandle};
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::queue::{Queue, QueueCore};
 
 pub use batch::BatchOptions;
+use held::{ActiveJob, Held, Phase, Timer};
 pub use options::{Limiter, WorkerOptions};
 use outcome::{AttemptInfo, KeepDefaults};
 pub use outcome::{Failure, Outcome};
+use slots::{Slot, Slots};
 
 /// Something the worker tells its host, besides handing it jobs.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,14 +56,21 @@ pub enum WorkerEvent {
     Stalled { job_id: String },
     /// Locks that could not be renewed (gone, or taken by another worker).
     LockRenewalFailed { job_ids: Vec<String> },
-    /// Something went wrong; the worker carries on.
+    /// Something went wrong; the worker carries on. `job_id` and `token` name the
+    /// attempt whose outcome Redis refused (the worker let go of it).
     Error {
         message: String,
         job_id: Option<String>,
+        token: Option<String>,
     },
-    /// A job ran past its `timeout`: the host aborts its processor and reports the
-    /// attempt failed with a `TimeoutError` carrying `message`.
-    TimedOut { job_id: String, message: String },
+    /// The attempt of `job_id` taken with `token` ran past its `timeout`: the host aborts
+    /// its processor and reports the attempt failed with a `TimeoutError` carrying
+    /// `message`.
+    TimedOut {
+        job_id: String,
+        token: String,
+        message: String,
+    },
     /// The worker stopped fetching and is waiting for its jobs.
     Closing,
     /// The worker has stopped.
@@ -80,15 +90,21 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    /// Reports the outcome of the current attempt of job `job_id`.
-    pub fn report(&self, job_id: String, outcome: Outcome) {
-        let _ = self.tx.send(Report { job_id, outcome });
+    /// Reports the outcome of the attempt of job `job_id` delivered with lock `token`
+    /// (the job's `token`).
+    pub fn report(&self, job_id: String, token: String, outcome: Outcome) {
+        let _ = self.tx.send(Report {
+            job_id,
+            token,
+            outcome,
+        });
     }
 }
 
 #[derive(Debug)]
 pub(crate) struct Report {
     pub job_id: String,
+    pub token: String,
     pub outcome: Outcome,
 }
 
@@ -100,56 +116,20 @@ enum RunState {
     Closing,
 }
 
-/// Where a held job stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// The processor has it; its lock is renewed.
-    Processing,
-    /// Its outcome is on its way to Redis; later reports for it are ignored.
-    Settling,
-    /// The processor moved it out of active itself (delayed, wait); the next report
-    /// only frees its slot.
-    Moved,
-}
-
-/// A job the worker holds: its lock token, what settling needs, and its concurrency slot.
-struct ActiveJob {
-    info: AttemptInfo,
-    renewed_at: Instant,
-    /// Set when the job fails before the host sees it.
-    unseen: Option<Box<Job>>,
-    phase: Phase,
-    /// The pending `timeout` of the attempt.
-    _timer: Option<Timer>,
-    _slot: OwnedSemaphorePermit,
-}
-
-/// An attempt's timeout, cancelled when the job is let go.
-struct Timer(AbortHandle);
-
-impl Drop for Timer {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// State shared by a worker's tasks.
 pub(crate) struct Shared {
     core: Arc<QueueCore>,
     opts: WorkerOptions,
     host: Arc<dyn Host>,
     reporter: Reporter,
-    slots: Arc<Semaphore>,
-    /// The concurrency in effect (`setConcurrency` changes it while running).
-    concurrency: AtomicUsize,
+    slots: Slots,
     batcher: batch::Batcher,
-    /// Slots still held by jobs that a lowered concurrency has taken away: they are
-    /// forgotten as they come back instead of being used.
-    slot_debt: AtomicUsize,
-    active: Mutex<HashMap<String, ActiveJob>>,
+    active: Mutex<Held>,
     idle: Notify,
     state: watch::Sender<RunState>,
     drained: AtomicBool,
+    /// Until when (ms) the worker fetches nothing: a rate limit it ran into.
+    limited_until: AtomicI64,
     token_seq: AtomicU64,
     uuid: String,
 }
@@ -166,12 +146,29 @@ impl Shared {
         self.emit(vec![WorkerEvent::Error {
             message: err.to_string(),
             job_id: None,
+            token: None,
         }]);
     }
 
     fn next_token(&self) -> String {
         let n = self.token_seq.fetch_add(1, Ordering::Relaxed);
         format!("{}:{n}", self.uuid)
+    }
+
+    /// Fetches nothing for the next `ttl` ms (a rate limit's remaining time), at most
+    /// `maximumRateLimitDelay`, as BullMQ's worker.
+    fn limit(&self, ttl: i64) {
+        if ttl > 0 {
+            let ttl = ttl.min(self.opts.maximum_rate_limit_delay as i64);
+            self.limited_until
+                .fetch_max(crate::now_ms() + ttl, Ordering::SeqCst);
+        }
+    }
+
+    /// How long fetching must still wait for a rate limit.
+    fn rate_limit_wait(&self) -> Option<Duration> {
+        let left = self.limited_until.load(Ordering::SeqCst) - crate::now_ms();
+        (left > 0).then(|| Duration::from_millis(left as u64))
     }
 
     fn run_state(&self) -> RunState {
@@ -190,7 +187,7 @@ impl Shared {
     fn accept(
         self: &Arc<Self>,
         jobs: Vec<Job>,
-        slots: &mut Vec<OwnedSemaphorePermit>,
+        slots: &mut Vec<Slot>,
         token: &str,
         mut events: Vec<WorkerEvent>,
     ) {
@@ -238,7 +235,11 @@ impl Shared {
                 match failure {
                     Some(message) => self.reporter.report(
                         job.id.clone(),
+                        token.to_string(),
                         Outcome::Failed(Failure {
+                            // BullMQ fails it with an UnrecoverableError it creates, whose
+                            // stack joins the job's stacktrace.
+                            stack: Some(format!("UnrecoverableError: {message}")),
                             message,
                             unrecoverable: true,
                             ..Failure::default()
@@ -277,22 +278,24 @@ impl Shared {
         let timer = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             if let Some(shared) = shared.upgrade() {
-                shared.time_out(job_id, &token, ms);
+                shared.time_out(job_id, token, ms);
             }
         });
         Timer(timer.abort_handle())
     }
 
-    fn time_out(&self, job_id: String, token: &str, timeout_ms: u64) {
+    fn time_out(&self, job_id: String, token: String, timeout_ms: u64) {
         let still_processing = {
             let active = self.active.lock().unwrap_or_else(|e| e.into_inner());
-            active
-                .get(&job_id)
-                .is_some_and(|job| job.phase == Phase::Processing && job.info.token == token)
+            active.is_processing(&job_id, &token)
         };
         if still_processing {
             let message = format!("Job {job_id} timed out after {timeout_ms} ms");
-            self.emit(vec![WorkerEvent::TimedOut { job_id, message }]);
+            self.emit(vec![WorkerEvent::TimedOut {
+                job_id,
+                token,
+                message,
+            }]);
         }
     }
 
@@ -309,7 +312,7 @@ impl Shared {
         }
     }
 
-    fn notify_if_idle(&self, active: &HashMap<String, ActiveJob>) {
+    fn notify_if_idle(&self, active: &Held) {
         if active.is_empty() {
             self.idle.notify_waiters();
         }
@@ -347,17 +350,16 @@ impl Worker {
         let (state, _) = watch::channel(RunState::Idle);
         let shared = Arc::new(Shared {
             core,
-            slots: Arc::new(Semaphore::new(opts.slots(opts.concurrency))),
+            slots: Slots::new(opts.slots(opts.concurrency)),
             batcher: batch::Batcher::default(),
-            concurrency: AtomicUsize::new(opts.concurrency),
-            slot_debt: AtomicUsize::new(0),
             opts,
             host,
             reporter: Reporter { tx },
-            active: Mutex::new(HashMap::new()),
+            active: Mutex::new(Held::default()),
             idle: Notify::new(),
             state,
             drained: AtomicBool::new(false),
+            limited_until: AtomicI64::new(0),
             token_seq: AtomicU64::new(0),
             uuid: uuid::Uuid::new_v4().to_string(),
         });
@@ -426,8 +428,8 @@ impl Worker {
     /// Changes the phase of a held job from `from` to `to`; false when not held so.
     fn set_phase(&self, id: &str, token: &str, from: Phase, to: Phase) -> bool {
         let mut active = self.shared.active.lock().unwrap_or_else(|e| e.into_inner());
-        match active.get_mut(id) {
-            Some(job) if job.phase == from && job.info.token == token => {
+        match active.get_mut(id, token) {
+            Some(job) if job.phase == from => {
                 job.phase = to;
                 true
             }
@@ -514,24 +516,15 @@ impl Worker {
     /// lower limit finish first.
     pub fn set_concurrency(&self, concurrency: usize) -> Result<()> {
         WorkerOptions::check_concurrency(concurrency)?;
-        let opts = &self.shared.opts;
-        let old = opts.slots(self.shared.concurrency.swap(concurrency, Ordering::SeqCst));
-        let new = opts.slots(concurrency);
-        if new > old {
-            self.shared.slots.add_permits(new - old);
-        } else if new < old {
-            let surplus = old - new;
-            let forgotten = self.shared.slots.forget_permits(surplus);
-            self.shared
-                .slot_debt
-                .fetch_add(surplus - forgotten, Ordering::SeqCst);
-        }
+        self.shared
+            .slots
+            .resize(self.shared.opts.slots(concurrency));
         Ok(())
     }
 
-    /// The concurrency in effect.
+    /// The concurrency in effect (in batches, for a worker with `batch`).
     pub fn concurrency(&self) -> usize {
-        self.shared.concurrency.load(Ordering::SeqCst)
+        self.shared.slots.concurrency() / self.shared.opts.slots(1)
     }
 
     /// How many jobs the worker holds.
