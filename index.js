@@ -13,7 +13,7 @@ const { version } = require('./package.json');
 Worker.RateLimitError = () => new errors.RateLimitError();
 
 markUnsupported(Queue, [
-  'isMaxed', 'clean', 'retryJobs', 'promoteJobs', 'trimEvents',
+  'isMaxed', 'retryJobs', 'promoteJobs', 'trimEvents',
   'setGlobalConcurrency', 'getGlobalConcurrency', 'removeGlobalConcurrency',
   'setGlobalRateLimit', 'getGlobalRateLimit', 'removeGlobalRateLimit', 'getRateLimitTtl',
   'removeRateLimitKey', 'getVersion',

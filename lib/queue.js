@@ -211,6 +211,13 @@ class Queue extends EventEmitter {
     await wait(this._native.obliterate(!!opts.force, opts.count ?? 1000));
   }
 
+  async clean(grace, limit, type = 'completed') {
+    // BullMQ's `limit || Infinity`: any falsy limit means no limit.
+    const { state, pages } = await wait(this._native.clean(Number(grace), limit ? Number(limit) : 0, String(type)));
+    for (const ids of pages) this.emit('cleaned', ids, state);
+    return pages.flat();
+  }
+
   async remove(jobId) {
     const removed = await wait(this._native.remove(String(jobId)));
     if (removed) this.emit('removed', String(jobId));

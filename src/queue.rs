@@ -1,10 +1,12 @@
 //! `NativeQueue`: the engine's Queue for the JS layer.
 
-use bullrush_core::{Defaults, Finished, JobState, PriorityChange, Queue, QueueOptions};
+use bullrush_core::{
+    CleanState, Defaults, Finished, JobState, PriorityChange, Queue, QueueOptions,
+};
 use napi::bindgen_prelude::Result;
 use napi_derive::napi;
 
-use crate::convert::{connection, js_error, parse_json, JsConnection, JsJob};
+use crate::convert::{connection, finite, integer, js_error, parse_json, JsConnection, JsJob};
 use crate::reply::NativeReplier;
 
 /// Queue options, normalised by the JS layer.
@@ -51,6 +53,13 @@ impl From<bullrush_core::Job> for JsAdded {
 pub struct JsFinished {
     pub code: i32,
     pub value: Option<String>,
+}
+
+/// What `clean` removed: the state's name and the ids of each script call.
+#[napi(object)]
+pub struct JsCleaned {
+    pub state: String,
+    pub pages: Vec<Vec<String>>,
 }
 
 /// A job's log lines and how many it has.
@@ -288,6 +297,24 @@ impl NativeQueue {
             .reprocess(&id, state, reset_made, reset_started)
             .await
             .map_err(js_error)
+    }
+
+    /// Removes jobs of one state older than `grace` ms (`limit` 0: all of them).
+    #[napi]
+    pub async fn clean(&self, grace: f64, limit: f64, state: String) -> Result<JsCleaned> {
+        // Timestamps are whole ms, so rounding the grace up keeps the same jobs.
+        let grace = finite(grace, "grace")?.ceil() as i64;
+        let limit = integer(limit, "limit")?;
+        let state = CleanState::parse(&state).map_err(js_error)?;
+        let pages = self
+            .inner
+            .clean(grace, limit, state)
+            .await
+            .map_err(js_error)?;
+        Ok(JsCleaned {
+            state: state.name().to_string(),
+            pages,
+        })
     }
 
     #[napi]

@@ -21,6 +21,8 @@
 //   So is the `opts` field of a `dn:<id>` hash (the add a keep-last deduplication
 //   keeps for later), for the same reason.
 //   `stacktrace` is compared by its length only (stack text differs by library).
+//   A scheduler iteration's hash (`repeat:<id>:<ms>`) is a job hash; a scheduler's
+//   own hash (`repeat:<id>`, which has an `ic` field) is not.
 // * `<id>:lock` values: lock tokens, `<token>` (their presence still counts).
 // * `meta.version`: `<lib>:<version>` after checking the `<lib>:<version>` shape.
 // * `stalled-check`: its value is the ms of the last check, `<ms>`.
@@ -221,7 +223,10 @@ function backoffDue(due, entryId, job, n) {
 
 function isJobHash(suffix, entry) {
   if (entry.type !== 'hash') return false;
-  if (suffix === 'meta' || /^(metrics|repeat|de|dn):/.test(suffix)) return false;
+  if (suffix === 'meta' || /^(metrics|de|dn):/.test(suffix)) return false;
+  // A scheduler's definition (`repeat:<id>`) has an iteration count; its iteration
+  // jobs (`repeat:<id>:<ms>`) are job hashes.
+  if (suffix.startsWith('repeat:') && 'ic' in entry.value) return false;
   if (/:(processed|failed)$/.test(suffix)) return false; // per-job child hashes
   return 'opts' in entry.value || 'timestamp' in entry.value || 'name' in entry.value;
 }

@@ -6,6 +6,7 @@
 //! producers, workers and listeners can share queues with these.
 
 mod active_job;
+pub mod clean;
 mod coalesce;
 pub mod connection;
 pub mod dedup;
@@ -20,6 +21,7 @@ pub mod queue;
 mod scripts;
 pub mod worker;
 
+pub use clean::CleanState;
 pub use connection::{ClientIdentity, ConnectionOptions, TlsOptions};
 pub use dedup::Deduplication;
 pub use edit::PriorityChange;

@@ -1,0 +1,145 @@
+'use strict';
+
+// Differential Redis-state tests of the Queue's admin operations (clean): the same
+// operations by `bullmq` on one queue and by the implementation under test on another,
+// key spaces dumped, normalised and compared (see helpers/differential.js and
+// differential.test.js for the harness and its rules).
+
+const { describe } = require('node:test');
+
+const { bullmq, connection } = require('./helpers/sides');
+const { implLabel } = require('./helpers/env');
+const { sleep } = require('./helpers/util');
+const { differential, dataProcessor } = require('./helpers/differential');
+
+// Records every `cleaned` event of a Queue as [ids, type].
+function recordCleaned(q) {
+  const seen = [];
+  q.on('cleaned', (ids, type) => seen.push([ids, type]));
+  return seen;
+}
+
+// dataProcessor, a few ms per job: jobs finish in distinct ms, so the finished sets
+// (scored by finishedOn, ties broken by id) order them the same on both sides.
+function spacedProcessor(ctx, order) {
+  const run = dataProcessor(ctx, order);
+  return async (job) => {
+    await sleep(3);
+    return run(job);
+  };
+}
+
+// A grace that puts the cutoff at `ms` (a finishedOn read back), give or take the
+// few ms until the clean call reads its clock.
+function graceUntil(ms) {
+  return Date.now() - ms;
+}
+
+describe(`differential admin: clean (bullmq vs ${implLabel})`, () => {
+  differential('clean completed and failed jobs by grace and limit', async (ctx) => {
+    const q = await ctx.queue();
+    const cleaned = recordCleaned(q);
+    await q.add('old-1', { ret: 1 });
+    await q.add('old-2', { ret: 2 });
+    await q.add('old-3', { ret: 3 });
+    await q.add('old-fail', { fail: 'x' });
+    await ctx.processAll(spacedProcessor(ctx));
+    const boundary = Math.max(...(await q.getJobs(['completed', 'failed'])).map((j) => j.finishedOn));
+    await sleep(300);
+    await q.add('new', { ret: 4 });
+    await q.add('new-fail', { fail: 'y' });
+    await ctx.processAll(spacedProcessor(ctx));
+    ctx.record('completed, limit 2', await q.clean(graceUntil(boundary), 2, 'completed'));
+    ctx.record('failed', await q.clean(graceUntil(boundary), 0, 'failed'));
+    ctx.record('completed, the rest', await q.clean(graceUntil(boundary), 0));
+    ctx.record('cleaned events', cleaned);
+    await ctx.snap('after cleans');
+  });
+
+  differential('clean wait, prioritized and delayed jobs by their timestamp', async (ctx) => {
+    const q = await ctx.queue();
+    const cleaned = recordCleaned(q);
+    ctx.shared.T = ctx.shared.T || Date.now();
+    const old = ctx.shared.T - 60000;
+    await q.add('w-old-1', {}, { timestamp: old });
+    await q.add('w-new', {});
+    await q.add('w-old-2', {}, { timestamp: old });
+    const owner = await q.add('w-old-3', {}, { timestamp: old });
+    // A deduplication id the job owns (set by hand: bullrush does not add with one yet).
+    await ctx.redis.multi().hset(`bull:${ctx.name}:${owner.id}`, 'deid', 'dd').set(`bull:${ctx.name}:de:dd`, owner.id).exec();
+    await q.add('p-old', {}, { priority: 2, timestamp: old });
+    await q.add('p-new', {}, { priority: 1 });
+    await q.add('d-old', {}, { delay: 100000, timestamp: old });
+    await q.add('d-new', {}, { delay: 5000 });
+    // limit 2 looks at the two oldest entries (the tail) only: one of them is recent.
+    ctx.record('wait, limit 2', await q.clean(30000, 2, 'wait'));
+    ctx.record('waiting', await q.clean(30000, 0, 'waiting'));
+    ctx.record('prioritized', await q.clean(30000, 0, 'prioritized'));
+    ctx.record('delayed', await q.clean(30000, 0, 'delayed'));
+    ctx.record('cleaned events', cleaned);
+    await ctx.snap('after cleans', { markers: 'exact' });
+  });
+
+  differential('clean active (locks honoured), legacy paused, scheduler iterations spared', async (ctx) => {
+    const q = await ctx.queue();
+    const k = (s) => `bull:${ctx.name}:${s}`;
+    for (const n of ['locked', 'unlocked', 'p-1', 'p-2', 'kept']) {
+      // eslint-disable-next-line no-await-in-loop
+      await q.add(n, {});
+    }
+    await q.add('iteration', {}, { jobId: 'repeat:sched:1000' });
+    // Hand-made states, the same on both sides: jobs 1 and 2 taken into active (no
+    // worker; only job 1 holds a lock), jobs 3 and 4 in a v5-style paused list, job
+    // 'repeat:sched:1000' the current iteration of scheduler 'sched'.
+    await ctx.redis
+      .multi()
+      .rpoplpush(k('wait'), k('active'))
+      .rpoplpush(k('wait'), k('active'))
+      .set(k('1:lock'), 'someone-else')
+      .rpoplpush(k('wait'), k('paused'))
+      .rpoplpush(k('wait'), k('paused'))
+      .hset(k('repeat:sched:1000'), 'rjk', 'sched')
+      .zadd(k('repeat'), 1000, 'sched')
+      .exec();
+    await sleep(5);
+    ctx.record('active', await q.clean(0, 0, 'active'));
+    ctx.record('paused', await q.clean(0, 0, 'paused'));
+    ctx.record('wait', await q.clean(0, 0, 'wait'));
+    await ctx.snap('after cleans', { markers: 'exact' });
+  });
+
+  differential('clean children of a flow: parents in this queue go, others are released', async (ctx) => {
+    const q = await ctx.queue();
+    const parents = ctx.scope.queueName('diff-parents');
+    const flows = new bullmq.FlowProducer({ connection });
+    try {
+      await flows.add({
+        name: 'local-parent',
+        queueName: ctx.name,
+        opts: { jobId: 'local-parent' },
+        children: [
+          { name: 'c1', queueName: ctx.name, opts: { jobId: 'c1' } },
+          { name: 'c2', queueName: ctx.name, opts: { jobId: 'c2' } },
+        ],
+      });
+      await flows.add({
+        name: 'remote-parent',
+        queueName: parents,
+        opts: { jobId: 'remote-parent' },
+        children: [{ name: 'c3', queueName: ctx.name, opts: { jobId: 'c3' } }],
+      });
+    } finally {
+      await flows.close();
+    }
+    await sleep(5);
+    ctx.record('wait', await q.clean(0, 1, 'wait'));
+    ctx.record('wait, the rest', await q.clean(0, 0, 'wait'));
+    ctx.record('parent queue', {
+      wait: await ctx.redis.lrange(`bull:${parents}:wait`, 0, -1),
+      waitingChildren: await ctx.redis.zrange(`bull:${parents}:waiting-children`, 0, -1),
+      dependencies: await ctx.redis.smembers(`bull:${parents}:remote-parent:dependencies`),
+      events: (await ctx.redis.xrange(`bull:${parents}:events`, '-', '+')).map(([, f]) => f[1]),
+    });
+    await ctx.snap('after cleans', { markers: 'exact' });
+  });
+});

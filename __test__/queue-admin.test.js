@@ -1,0 +1,125 @@
+'use strict';
+
+// The Queue's admin and read surface across implementations: what one kind of Queue does
+// (clean, retryJobs, promoteJobs, trimEvents, global concurrency and rate limits,
+// metrics) is seen by the other kind's getters, workers and QueueEvents, and the getters
+// of each kind list the other's jobs in the same order and shape.
+
+const { describe, test } = require('node:test');
+const assert = require('node:assert/strict');
+
+const { bullmq, impl, sides, workerOpts, connection } = require('./helpers/sides');
+const { bullrushOnly } = require('./helpers/env');
+const { waitFor, queueEventsReady, queueKeys } = require('./helpers/redis');
+const { createScope, recordEvents, sleep } = require('./helpers/util');
+
+// One side acts, the other observes; both ways round.
+const roles = [
+  { label: `${sides[1].label} acts, bullmq observes`, actor: sides[1], observer: sides[0] },
+  { label: `bullmq acts, ${sides[1].label} observes`, actor: sides[0], observer: sides[1] },
+];
+
+// A Queue of each role on one queue name, plus a QueueEvents of each kind, ready.
+async function setup(s, prefix, role) {
+  const name = s.queueName(prefix);
+  const actor = s.add(new role.actor.lib.Queue(name, { connection }));
+  const observer = s.add(new role.observer.lib.Queue(name, { connection }));
+  const listeners = sides.map((side) => s.add(new side.lib.QueueEvents(name, { connection })));
+  await Promise.all(listeners.map((qe) => queueEventsReady(qe, name)));
+  return { name, actor, observer, listeners };
+}
+
+// Processes everything waiting with a worker of `side`, then closes it.
+async function processAll(s, side, name, processor = async (job) => job.data.ret) {
+  const w = s.add(new side.lib.Worker(name, processor, workerOpts()));
+  const q = s.add(new side.lib.Queue(name, { connection }));
+  await waitFor(async () => {
+    const c = await q.getJobCounts('waiting', 'active', 'prioritized');
+    return c.waiting + c.active + c.prioritized === 0;
+  }, 10000);
+  await w.close();
+}
+
+describe('clean', () => {
+  for (const role of roles) {
+    test(`${role.label}: finished and waiting jobs`, { timeout: 30000 }, async (t) => {
+      const s = createScope();
+      t.after(() => s.close());
+      const { name, actor, observer, listeners } = await setup(s, 'clean', role);
+      const local = recordEvents(actor, ['cleaned']);
+      const heard = listeners.map((qe) => recordEvents(qe, ['cleaned']));
+      for (let i = 1; i <= 3; i++) {
+        // eslint-disable-next-line no-await-in-loop
+        await observer.add(`done-${i}`, { ret: i });
+      }
+      await observer.add('fails', { ret: 0 });
+      await processAll(s, role.observer, name, async (job) => {
+        if (job.name === 'fails') throw new Error('no');
+        return job.data.ret;
+      });
+      const waiting = await observer.add('waiting', {}, { timestamp: Date.now() - 60000 });
+      await sleep(5);
+
+      assert.deepEqual(await actor.clean(0, 2, 'completed'), ['1', '2'], 'oldest first, up to the limit');
+      assert.deepEqual(await actor.clean(0, 0, 'completed'), ['3']);
+      assert.deepEqual(await actor.clean(30000, 0, 'waiting'), [waiting.id]);
+      assert.deepEqual(await actor.clean(0, 0, 'failed'), ['4']);
+      assert.deepEqual(local.cleaned, [
+        [['1', '2'], 'completed'],
+        [['3'], 'completed'],
+        [[waiting.id], 'wait'],
+        [['4'], 'failed'],
+      ]);
+      assert.deepEqual(await observer.getJobCounts('completed', 'failed', 'waiting'), {
+        completed: 0,
+        failed: 0,
+        waiting: 0,
+      });
+      for (const id of ['1', '4', waiting.id]) {
+        // eslint-disable-next-line no-await-in-loop
+        assert.equal(await observer.getJob(id), undefined, `job ${id} is gone`);
+      }
+      for (const rec of heard) {
+        // eslint-disable-next-line no-await-in-loop
+        await waitFor(async () => rec.cleaned.length === 4, 5000);
+        assert.deepEqual(
+          rec.cleaned.map(([args]) => args),
+          [{ count: '2' }, { count: '1' }, { count: '1' }, { count: '1' }],
+        );
+      }
+    });
+  }
+
+  test('a bullrush Queue leaves an active job alone while its BullMQ worker holds it', { timeout: 20000 }, async (t) => {
+    const s = createScope();
+    t.after(() => s.close());
+    const name = s.queueName('clean-active');
+    const q = s.add(new impl.Queue(name, { connection }));
+    let release;
+    const held = new Promise((r) => {
+      release = r;
+    });
+    s.add(new bullmq.Worker(name, () => held, workerOpts()));
+    const job = await q.add('held', {});
+    await waitFor(async () => (await q.getActiveCount()) === 1, 5000);
+    assert.deepEqual(await q.clean(0, 0, 'active'), [], 'a locked job is not cleaned');
+    release('done');
+    await waitFor(async () => (await q.getJobState(job.id)) === 'completed', 5000);
+  });
+
+  test('bad grace, limit or type rejects before Redis', { skip: bullrushOnly, timeout: 10000 }, async (t) => {
+    const s = createScope();
+    t.after(() => s.close());
+    const name = s.queueName('clean-bad');
+    const q = s.add(new impl.Queue(name, { connection }));
+    await q.add('a', {});
+    const before = await queueKeys(name);
+    await assert.rejects(q.clean(-1, 0), /grace must be a number of milliseconds >= 0/);
+    await assert.rejects(q.clean(Number.NaN, 0), /grace must be a finite number/);
+    await assert.rejects(q.clean(0, -1), /limit must be an integer >= 0/);
+    await assert.rejects(q.clean(0, 1.5), /limit must be an integer/);
+    await assert.rejects(q.clean(0, 0, 'waiting-children'), /Cannot clean jobs of type waiting-children/);
+    assert.deepEqual(await queueKeys(name), before, 'nothing written');
+    assert.equal(await q.getWaitingCount(), 1);
+  });
+});

@@ -1,0 +1,307 @@
+//! Integration tests of the queue's admin operations (clean, retryJobs, promoteJobs)
+//! against a real Redis (`REDIS_URL`, default `redis://127.0.0.1:6379`). Each test works on
+//! its own queue and deletes that queue's keys when it ends, also when it fails.
+
+use bullrush_core::{CleanState, ConnectionOptions, Error, Queue, QueueOptions};
+use redis::aio::MultiplexedConnection;
+use serde_json::{json, Value};
+
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A queue of one test, and a plain connection to arrange and inspect its keys.
+struct Scratch {
+    name: String,
+    queue: Queue,
+    redis: MultiplexedConnection,
+}
+
+impl Scratch {
+    async fn new(tag: &str) -> Scratch {
+        let name = format!("bullrush-admin-{tag}-{}", uuid::Uuid::new_v4().simple());
+        let connection = ConnectionOptions::from_url(&redis_url()).unwrap();
+        let queue = Queue::new(
+            &name,
+            QueueOptions {
+                connection,
+                ..QueueOptions::default()
+            },
+        )
+        .unwrap();
+        let client = redis::Client::open(redis_url()).unwrap();
+        let redis = client.get_multiplexed_async_connection().await.unwrap();
+        Scratch { name, queue, redis }
+    }
+
+    fn key(&self, suffix: &str) -> String {
+        format!("bull:{}:{suffix}", self.name)
+    }
+
+    async fn add(&self, name: &str, opts: Value) -> String {
+        self.queue.add(name, "{}", &opts).await.unwrap().id
+    }
+
+    /// Moves a waiting job into a finished set as if a worker had finished it at `at` ms.
+    async fn finish(&mut self, id: &str, set: &str, at: i64) {
+        let field = if set == "completed" {
+            "returnvalue"
+        } else {
+            "failedReason"
+        };
+        redis::pipe()
+            .cmd("LREM")
+            .arg(self.key("wait"))
+            .arg(1)
+            .arg(id)
+            .cmd("ZADD")
+            .arg(self.key(set))
+            .arg(at)
+            .arg(id)
+            .cmd("HSET")
+            .arg(self.key(id))
+            .arg("processedOn")
+            .arg(at - 1)
+            .arg("finishedOn")
+            .arg(at)
+            .arg(field)
+            .arg("\"v\"")
+            .exec_async(&mut self.redis)
+            .await
+            .unwrap();
+    }
+
+    async fn list(&mut self, suffix: &str) -> Vec<String> {
+        redis::cmd("LRANGE")
+            .arg(self.key(suffix))
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut self.redis)
+            .await
+            .unwrap()
+    }
+
+    async fn members(&mut self, suffix: &str) -> Vec<String> {
+        redis::cmd("ZRANGE")
+            .arg(self.key(suffix))
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut self.redis)
+            .await
+            .unwrap()
+    }
+
+    async fn exists(&mut self, suffix: &str) -> bool {
+        redis::cmd("EXISTS")
+            .arg(self.key(suffix))
+            .query_async(&mut self.redis)
+            .await
+            .unwrap()
+    }
+
+    /// The events stream as `(event name, other fields)` entries.
+    async fn events(&mut self) -> Vec<(String, Vec<(String, String)>)> {
+        let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+            .arg(self.key("events"))
+            .arg("-")
+            .arg("+")
+            .query_async(&mut self.redis)
+            .await
+            .unwrap();
+        entries
+            .into_iter()
+            .map(|(_, fields)| {
+                let pairs: Vec<(String, String)> = fields
+                    .chunks(2)
+                    .map(|p| (p[0].clone(), p[1].clone()))
+                    .collect();
+                (pairs[0].1.clone(), pairs[1..].to_vec())
+            })
+            .collect()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let Ok(client) = redis::Client::open(redis_url()) else {
+            return;
+        };
+        let Ok(mut conn) = client.get_connection() else {
+            return;
+        };
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("bull:{}:*", self.name))
+            .query(&mut conn)
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&keys).query(&mut conn);
+        }
+    }
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn clean_removes_finished_jobs_before_the_grace_period() {
+    let mut s = Scratch::new("clean-finished").await;
+    let now = bullrush_core::now_ms();
+    let old = s.add("old", json!({})).await;
+    let older = s.add("older", json!({})).await;
+    let fresh = s.add("fresh", json!({})).await;
+    let failed = s.add("failed", json!({})).await;
+    s.finish(&old, "completed", now - 20_000).await;
+    s.finish(&older, "completed", now - 30_000).await;
+    s.finish(&fresh, "completed", now).await;
+    s.finish(&failed, "failed", now - 30_000).await;
+
+    let pages = s
+        .queue
+        .clean(10_000, 0, CleanState::Completed)
+        .await
+        .unwrap();
+    assert_eq!(
+        pages,
+        vec![vec![older.clone(), old.clone()]],
+        "oldest first"
+    );
+    assert_eq!(s.members("completed").await, vec![fresh.clone()]);
+    assert!(!s.exists(&old).await && !s.exists(&older).await);
+    assert_eq!(
+        s.members("failed").await,
+        vec![failed],
+        "other states untouched"
+    );
+
+    let none = s
+        .queue
+        .clean(10_000, 0, CleanState::Completed)
+        .await
+        .unwrap();
+    assert_eq!(
+        none,
+        vec![Vec::<String>::new()],
+        "an empty page still emits"
+    );
+    let cleaned: Vec<_> = s
+        .events()
+        .await
+        .into_iter()
+        .filter(|(name, _)| name == "cleaned")
+        .map(|(_, fields)| fields)
+        .collect();
+    assert_eq!(
+        cleaned,
+        vec![pairs(&[("count", "2")]), pairs(&[("count", "0")])]
+    );
+}
+
+#[tokio::test]
+async fn clean_limit_takes_the_oldest_and_lists_from_the_tail() {
+    let mut s = Scratch::new("clean-limit").await;
+    let past = bullrush_core::now_ms() - 60_000;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(s.add(&format!("j{i}"), json!({ "timestamp": past })).await);
+    }
+    // wait is [5, 4, 3, 2, 1]: the oldest two sit at the tail.
+    let pages = s.queue.clean(1_000, 2, CleanState::Wait).await.unwrap();
+    assert_eq!(pages, vec![vec![ids[1].clone(), ids[0].clone()]]);
+    assert_eq!(s.list("wait").await, vec!["5", "4", "3"]);
+}
+
+#[tokio::test]
+async fn clean_spares_locked_active_jobs_and_scheduler_iterations() {
+    let mut s = Scratch::new("clean-active").await;
+    let past = bullrush_core::now_ms() - 60_000;
+    let locked = s.add("locked", json!({ "timestamp": past })).await;
+    let free = s.add("free", json!({ "timestamp": past })).await;
+    let iteration = s
+        .add(
+            "iteration",
+            json!({ "jobId": "repeat:sched:1000", "timestamp": past }),
+        )
+        .await;
+    redis::pipe()
+        .cmd("RPOPLPUSH")
+        .arg(s.key("wait"))
+        .arg(s.key("active"))
+        .cmd("RPOPLPUSH")
+        .arg(s.key("wait"))
+        .arg(s.key("active"))
+        .cmd("SET")
+        .arg(s.key(&format!("{locked}:lock")))
+        .arg("token")
+        .cmd("HSET")
+        .arg(s.key(&iteration))
+        .arg("rjk")
+        .arg("sched")
+        .cmd("ZADD")
+        .arg(s.key("repeat"))
+        .arg(1000)
+        .arg("sched")
+        .exec_async(&mut s.redis)
+        .await
+        .unwrap();
+
+    let active = s.queue.clean(0, 0, CleanState::Active).await.unwrap();
+    assert_eq!(active, vec![vec![free.clone()]]);
+    assert_eq!(s.list("active").await, vec![locked]);
+    let wait = s.queue.clean(0, 0, CleanState::Wait).await.unwrap();
+    assert_eq!(wait, vec![Vec::<String>::new()]);
+    assert_eq!(s.list("wait").await, vec![iteration]);
+}
+
+#[tokio::test]
+async fn clean_judges_delayed_and_prioritized_jobs_by_their_timestamp() {
+    let mut s = Scratch::new("clean-sets").await;
+    let now = bullrush_core::now_ms();
+    let old_delayed = s
+        .add("d-old", json!({ "delay": 5000, "timestamp": now - 60_000 }))
+        .await;
+    let new_delayed = s.add("d-new", json!({ "delay": 1000 })).await;
+    let old_prio = s
+        .add("p-old", json!({ "priority": 2, "timestamp": now - 60_000 }))
+        .await;
+    let new_prio = s.add("p-new", json!({ "priority": 1 })).await;
+
+    let delayed = s.queue.clean(30_000, 0, CleanState::Delayed).await.unwrap();
+    assert_eq!(delayed, vec![vec![old_delayed]]);
+    assert_eq!(s.members("delayed").await, vec![new_delayed]);
+    let prio = s
+        .queue
+        .clean(30_000, 0, CleanState::Prioritized)
+        .await
+        .unwrap();
+    assert_eq!(prio, vec![vec![old_prio]]);
+    assert_eq!(s.members("prioritized").await, vec![new_prio]);
+}
+
+#[tokio::test]
+async fn clean_pages_until_a_short_page() {
+    let mut s = Scratch::new("clean-pages").await;
+    let now = bullrush_core::now_ms();
+    for i in 0..3 {
+        let id = s.add(&format!("j{i}"), json!({})).await;
+        s.finish(&id, "failed", now - 10_000).await;
+    }
+    let pages = s.queue.clean(0, 2, CleanState::Failed).await.unwrap();
+    assert_eq!(pages, vec![vec!["1".to_string(), "2".to_string()]]);
+    let pages = s.queue.clean(0, 0, CleanState::Failed).await.unwrap();
+    assert_eq!(pages, vec![vec!["3".to_string()]]);
+}
+
+#[tokio::test]
+async fn clean_rejects_bad_input_before_redis() {
+    let mut s = Scratch::new("clean-bad").await;
+    let grace = s.queue.clean(-1, 0, CleanState::Completed).await;
+    assert!(matches!(grace, Err(Error::InvalidArgument(_))));
+    let limit = s.queue.clean(0, -1, CleanState::Completed).await;
+    assert!(matches!(limit, Err(Error::InvalidArgument(_))));
+    assert!(CleanState::parse("waiting-children").is_err());
+    assert_eq!(CleanState::parse("waiting").unwrap(), CleanState::Wait);
+    assert!(!s.exists("events").await, "nothing reached Redis");
+}
