@@ -13,7 +13,7 @@ const { version } = require('./package.json');
 Worker.RateLimitError = () => new errors.RateLimitError();
 
 markUnsupported(Queue, [
-  'isMaxed', 'retryJobs', 'promoteJobs', 'trimEvents',
+  'isMaxed', 'trimEvents',
   'setGlobalConcurrency', 'getGlobalConcurrency', 'removeGlobalConcurrency',
   'setGlobalRateLimit', 'getGlobalRateLimit', 'removeGlobalRateLimit', 'getRateLimitTtl',
   'removeRateLimitKey', 'getVersion',

@@ -1,6 +1,7 @@
 'use strict';
 
-// Differential Redis-state tests of the Queue's admin operations (clean): the same
+// Differential Redis-state tests of the Queue's admin operations (clean, retryJobs,
+// promoteJobs, trimEvents, global concurrency and rate limit, metrics): the same
 // operations by `bullmq` on one queue and by the implementation under test on another,
 // key spaces dumped, normalised and compared (see helpers/differential.js and
 // differential.test.js for the harness and its rules).
@@ -141,5 +142,61 @@ describe(`differential admin: clean (bullmq vs ${implLabel})`, () => {
       events: (await ctx.redis.xrange(`bull:${parents}:events`, '-', '+')).map(([, f]) => f[1]),
     });
     await ctx.snap('after cleans', { markers: 'exact' });
+  });
+});
+
+describe(`differential admin: retryJobs and promoteJobs (bullmq vs ${implLabel})`, () => {
+  differential('retryJobs of failed, then completed jobs (one per call), then processed again', async (ctx) => {
+    const q = await ctx.queue();
+    const order = [];
+    await q.add('f1', { fail: 'a' });
+    await q.add('c1', { ret: 1 });
+    await q.add('f2', { fail: 'b' }, { priority: 2 });
+    await q.add('c2', { ret: 2 }, { lifo: true });
+    await q.add('f3', { fail: 'c' }, { attempts: 2 });
+    await ctx.processAll(spacedProcessor(ctx));
+    await ctx.snap('finished');
+    await q.retryJobs();
+    await ctx.snap('failed jobs retried');
+    await q.retryJobs({ state: 'completed', count: 1 });
+    await ctx.snap('completed jobs retried');
+    await ctx.processAll(spacedProcessor(ctx, order));
+    ctx.record('order', order);
+    await ctx.snap('processed again');
+  });
+
+  differential('retryJobs up to a timestamp', async (ctx) => {
+    const q = await ctx.queue();
+    await q.add('early', { fail: 'a' });
+    await ctx.processAll(spacedProcessor(ctx));
+    const [early] = await q.getFailed();
+    await sleep(20);
+    await q.add('late', { fail: 'b' });
+    await ctx.processAll(spacedProcessor(ctx));
+    await q.retryJobs({ state: 'failed', timestamp: early.finishedOn });
+    await ctx.snap('only the early job retried');
+  });
+
+  differential('promoteJobs, two per call, of plain, prioritized and lifo delayed jobs', async (ctx) => {
+    const q = await ctx.queue();
+    const order = [];
+    await q.add('waiting', { ret: 0 });
+    await q.add('d-60', { ret: 1 }, { delay: 60000 });
+    await q.add('d-30-prio', { ret: 2 }, { delay: 30000, priority: 3 });
+    await q.add('d-90-lifo', { ret: 3 }, { delay: 90000, lifo: true });
+    await q.add('d-45', { ret: 4 }, { delay: 45000 });
+    await q.promoteJobs({ count: 2 });
+    await ctx.snap('promoted', { markers: 'exact' });
+    await ctx.processAll(spacedProcessor(ctx, order));
+    ctx.record('order', order);
+    await ctx.snap('processed');
+  });
+
+  differential('promoteJobs and retryJobs on a paused queue leave no ready marker', async (ctx) => {
+    const q = await ctx.queue();
+    await q.add('d', {}, { delay: 60000 });
+    await q.pause();
+    await q.promoteJobs();
+    await ctx.snap('promoted while paused', { markers: 'exact' });
   });
 });

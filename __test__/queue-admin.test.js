@@ -123,3 +123,73 @@ describe('clean', () => {
     assert.equal(await q.getWaitingCount(), 1);
   });
 });
+
+describe('retryJobs and promoteJobs', () => {
+  for (const role of roles) {
+    test(`${role.label}: retried and promoted jobs run again on the observer's worker`, { timeout: 30000 }, async (t) => {
+      const s = createScope();
+      t.after(() => s.close());
+      const { name, actor, observer, listeners } = await setup(s, 'requeue', role);
+      const heard = listeners.map((qe) => recordEvents(qe, ['waiting']));
+      let failing = true;
+      await observer.add('flaky', { ret: 'flaky' });
+      await observer.add('fine', { ret: 'fine' });
+      await processAll(s, role.observer, name, async (job) => {
+        if (job.name === 'flaky' && failing) throw new Error('not yet');
+        return job.data.ret;
+      });
+      failing = false;
+      const later = await observer.add('later', { ret: 'later' }, { delay: 60000 });
+
+      await actor.retryJobs({ state: 'failed' });
+      await actor.retryJobs({ state: 'completed', count: 1 });
+      await actor.promoteJobs();
+      assert.deepEqual(await observer.getJobCounts('waiting', 'delayed', 'failed', 'completed'), {
+        waiting: 3,
+        delayed: 0,
+        failed: 0,
+        completed: 0,
+      });
+      const flaky = await observer.getJob('1');
+      assert.equal(flaky.failedReason, undefined);
+      assert.equal(flaky.finishedOn, undefined);
+      assert.equal(flaky.attemptsMade, 1, 'attempts made are kept');
+
+      await processAll(s, role.observer, name);
+      assert.deepEqual(
+        (await observer.getCompleted()).map((j) => [j.name, j.returnvalue]).sort(),
+        [
+          ['fine', 'fine'],
+          ['flaky', 'flaky'],
+          ['later', 'later'],
+        ],
+      );
+      for (const rec of heard) {
+        // eslint-disable-next-line no-await-in-loop
+        await waitFor(async () => rec.waiting.filter(([a]) => a.prev && a.prev !== 'active').length === 3, 5000);
+        assert.deepEqual(
+          rec.waiting.filter(([a]) => a.prev && a.prev !== 'active').map(([a]) => [a.jobId, a.prev]),
+          [
+            ['1', 'failed'],
+            ['2', 'completed'],
+            [later.id, 'delayed'],
+          ],
+        );
+      }
+    });
+  }
+
+  test('counts below 1 and unknown states reject before Redis', { skip: bullrushOnly, timeout: 10000 }, async (t) => {
+    const s = createScope();
+    t.after(() => s.close());
+    const name = s.queueName('requeue-bad');
+    const q = s.add(new impl.Queue(name, { connection }));
+    await q.add('a', {}, { delay: 60000 });
+    const before = await queueKeys(name);
+    // BullMQ loops forever on these counts.
+    await assert.rejects(q.retryJobs({ count: 0 }), /count must be an integer greater than 0/);
+    await assert.rejects(q.promoteJobs({ count: -1 }), /count must be an integer greater than 0/);
+    await assert.rejects(q.retryJobs({ state: 'delayed' }), /Cannot retry jobs in state delayed/);
+    assert.deepEqual(await queueKeys(name), before, 'nothing written');
+  });
+});

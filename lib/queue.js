@@ -218,6 +218,16 @@ class Queue extends EventEmitter {
     return pages.flat();
   }
 
+  async retryJobs(opts = {}) {
+    const { state = 'failed', count = 1000, timestamp } = opts;
+    await wait(this._native.retryJobs(String(state), Number(count), timestamp === undefined ? null : Number(timestamp)));
+  }
+
+  async promoteJobs(opts = {}) {
+    const { count = 1000 } = opts;
+    await wait(this._native.promoteJobs(Number(count)));
+  }
+
   async remove(jobId) {
     const removed = await wait(this._native.remove(String(jobId)));
     if (removed) this.emit('removed', String(jobId));

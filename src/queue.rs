@@ -1,8 +1,6 @@
 //! `NativeQueue`: the engine's Queue for the JS layer.
 
-use bullrush_core::{
-    CleanState, Defaults, Finished, JobState, PriorityChange, Queue, QueueOptions,
-};
+use bullrush_core::{CleanState, Defaults, Finished, FinishedState, JobState, PriorityChange, Queue, QueueOptions};
 use napi::bindgen_prelude::Result;
 use napi_derive::napi;
 
@@ -315,6 +313,34 @@ impl NativeQueue {
             state: state.name().to_string(),
             pages,
         })
+    }
+
+    /// Sends finished jobs of `state` up to `timestamp` (now when absent) back to wait.
+    #[napi]
+    pub async fn retry_jobs(
+        &self,
+        state: String,
+        count: f64,
+        timestamp: Option<f64>,
+    ) -> Result<()> {
+        let state = FinishedState::parse(&state).map_err(js_error)?;
+        let count = integer(count, "count")?;
+        let timestamp = match timestamp {
+            // Scores are whole ms, so rounding down moves the same jobs.
+            Some(t) => Some(finite(t, "timestamp")?.floor() as i64),
+            None => None,
+        };
+        self.inner
+            .retry_jobs(state, count, timestamp)
+            .await
+            .map_err(js_error)
+    }
+
+    /// Sends every delayed job to wait.
+    #[napi]
+    pub async fn promote_jobs(&self, count: f64) -> Result<()> {
+        let count = integer(count, "count")?;
+        self.inner.promote_jobs(count).await.map_err(js_error)
     }
 
     #[napi]

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod options;
 pub mod processor;
 pub mod queue;
+pub mod requeue;
 mod scripts;
 pub mod worker;
 
@@ -32,6 +33,7 @@ pub use keys::{JobState, QueueKeys};
 pub use options::{Backoff, JobOptions, KeepJobs, NewJob};
 pub use processor::{FnProcessor, JobError};
 pub use queue::{Defaults, Finished, Queue, QueueOptions, VERSION};
+pub use requeue::FinishedState;
 pub use worker::{
     BatchOptions, Failure, Host, Limiter, Outcome, Reporter, Worker, WorkerEvent, WorkerOptions,
 };

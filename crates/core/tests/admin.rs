@@ -2,7 +2,7 @@
 //! against a real Redis (`REDIS_URL`, default `redis://127.0.0.1:6379`). Each test works on
 //! its own queue and deletes that queue's keys when it ends, also when it fails.
 
-use bullrush_core::{CleanState, ConnectionOptions, Error, Queue, QueueOptions};
+use bullrush_core::{CleanState, ConnectionOptions, Error, FinishedState, Queue, QueueOptions};
 use redis::aio::MultiplexedConnection;
 use serde_json::{json, Value};
 
@@ -86,6 +86,15 @@ impl Scratch {
             .arg(self.key(suffix))
             .arg(0)
             .arg(-1)
+            .query_async(&mut self.redis)
+            .await
+            .unwrap()
+    }
+
+    async fn fields(&mut self, id: &str, names: &[&str]) -> Vec<Option<String>> {
+        redis::cmd("HMGET")
+            .arg(self.key(id))
+            .arg(names)
             .query_async(&mut self.redis)
             .await
             .unwrap()
@@ -303,5 +312,129 @@ async fn clean_rejects_bad_input_before_redis() {
     assert!(matches!(limit, Err(Error::InvalidArgument(_))));
     assert!(CleanState::parse("waiting-children").is_err());
     assert_eq!(CleanState::parse("waiting").unwrap(), CleanState::Wait);
+    assert!(!s.exists("events").await, "nothing reached Redis");
+}
+
+#[tokio::test]
+async fn retry_jobs_sends_failed_jobs_back_oldest_first_page_by_page() {
+    let mut s = Scratch::new("retry-failed").await;
+    let now = bullrush_core::now_ms();
+    let mut ids = Vec::new();
+    for (i, age) in [3_000, 2_000, 1_000].iter().enumerate() {
+        let id = s.add(&format!("j{i}"), json!({ "priority": 3 })).await;
+        redis::cmd("ZREM")
+            .arg(s.key("prioritized"))
+            .arg(&id)
+            .exec_async(&mut s.redis)
+            .await
+            .unwrap();
+        redis::cmd("LPUSH")
+            .arg(s.key("wait"))
+            .arg(&id)
+            .exec_async(&mut s.redis)
+            .await
+            .unwrap();
+        s.finish(&id, "failed", now - age).await;
+        ids.push(id);
+    }
+    let done = s.add("done", json!({})).await;
+    s.finish(&done, "completed", now - 5_000).await;
+
+    s.queue
+        .retry_jobs(FinishedState::Failed, 2, None)
+        .await
+        .unwrap();
+    assert!(s.members("failed").await.is_empty());
+    let mut expected = ids.clone();
+    expected.reverse();
+    assert_eq!(
+        s.list("wait").await,
+        expected,
+        "oldest at the tail, priority ignored"
+    );
+    assert_eq!(
+        s.members("completed").await,
+        vec![done],
+        "completed untouched"
+    );
+    let left = s
+        .fields(
+            &ids[0],
+            &["finishedOn", "processedOn", "failedReason", "priority"],
+        )
+        .await;
+    assert_eq!(left, vec![None, None, None, Some("3".into())]);
+    let waiting: Vec<_> = s
+        .events()
+        .await
+        .into_iter()
+        .filter(|(name, _)| name == "waiting")
+        .skip(4)
+        .collect();
+    let expected: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            (
+                "waiting".to_string(),
+                pairs(&[("jobId", id), ("prev", "failed")]),
+            )
+        })
+        .collect();
+    assert_eq!(waiting, expected);
+    assert!(s.exists("marker").await);
+}
+
+#[tokio::test]
+async fn retry_jobs_up_to_a_timestamp_and_of_completed_jobs() {
+    let mut s = Scratch::new("retry-completed").await;
+    let now = bullrush_core::now_ms();
+    let old = s.add("old", json!({})).await;
+    let new = s.add("new", json!({})).await;
+    s.finish(&old, "completed", now - 10_000).await;
+    s.finish(&new, "completed", now).await;
+    s.queue
+        .retry_jobs(FinishedState::Completed, 1000, Some(now - 5_000))
+        .await
+        .unwrap();
+    assert_eq!(s.list("wait").await, vec![old.clone()]);
+    assert_eq!(s.members("completed").await, vec![new]);
+    assert_eq!(s.fields(&old, &["returnvalue"]).await, vec![None]);
+}
+
+#[tokio::test]
+async fn promote_jobs_moves_every_delayed_job_to_wait() {
+    let mut s = Scratch::new("promote").await;
+    let a = s.add("a", json!({ "delay": 60_000 })).await;
+    let b = s.add("b", json!({ "delay": 30_000, "priority": 2 })).await;
+    let c = s.add("c", json!({ "delay": 90_000 })).await;
+    s.queue.promote_jobs(2).await.unwrap();
+    assert!(s.members("delayed").await.is_empty());
+    assert_eq!(
+        s.list("wait").await,
+        vec![c, a, b.clone()],
+        "earliest due first"
+    );
+    assert!(s.members("prioritized").await.is_empty());
+    assert_eq!(s.fields(&b, &["delay"]).await, vec![Some("30000".into())]);
+    let prev: Vec<_> = s
+        .events()
+        .await
+        .into_iter()
+        .filter(|(name, _)| name == "waiting")
+        .map(|(_, f)| f[1].clone())
+        .collect();
+    assert_eq!(prev, vec![("prev".to_string(), "delayed".to_string()); 3]);
+}
+
+#[tokio::test]
+async fn bulk_moves_reject_bad_input_before_redis() {
+    let mut s = Scratch::new("requeue-bad").await;
+    let zero = s.queue.retry_jobs(FinishedState::Failed, 0, None).await;
+    assert!(matches!(zero, Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        s.queue.promote_jobs(-5).await,
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(FinishedState::parse("delayed").is_err());
     assert!(!s.exists("events").await, "nothing reached Redis");
 }
