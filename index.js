@@ -13,13 +13,12 @@ const { version } = require('./package.json');
 Worker.RateLimitError = () => new errors.RateLimitError();
 
 markUnsupported(Queue, [
-  'isMaxed', 'trimEvents',
+  'isMaxed',
   'setGlobalConcurrency', 'getGlobalConcurrency', 'removeGlobalConcurrency',
   'setGlobalRateLimit', 'getGlobalRateLimit', 'removeGlobalRateLimit', 'getRateLimitTtl',
   'removeRateLimitKey', 'getVersion',
   'getMeta', 'upsertJobScheduler', 'getJobScheduler', 'getJobSchedulers',
-  'getJobSchedulersCount', 'removeJobScheduler', 'removeOrphanedJobs', 'getCountsPerPriority',
-  'getRanges', 'getDependencies', 'getWorkers', 'getWorkersCount', 'getMetrics',
+  'getJobSchedulersCount', 'removeJobScheduler', 'removeOrphanedJobs', 'getDependencies', 'getWorkers', 'getWorkersCount', 'getMetrics',
   'exportPrometheusMetrics',
 ]);
 markUnsupported(

@@ -200,3 +200,13 @@ describe(`differential admin: retryJobs and promoteJobs (bullmq vs ${implLabel})
     await ctx.snap('promoted while paused', { markers: 'exact' });
   });
 });
+
+describe(`differential admin: trimEvents (bullmq vs ${implLabel})`, () => {
+  differential('trimEvents to about 0 and to more than the stream holds', async (ctx) => {
+    const q = await ctx.queue();
+    await q.addBulk(Array.from({ length: 150 }, (_, i) => ({ name: `j${i}`, data: { i } })));
+    ctx.record('trimmed to ~1000', await q.trimEvents(1000));
+    ctx.record('trimmed to ~0', await q.trimEvents(0));
+    await ctx.snap('trimmed', { markers: 'exact' });
+  });
+});

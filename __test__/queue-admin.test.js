@@ -10,7 +10,7 @@ const assert = require('node:assert/strict');
 
 const { bullmq, impl, sides, workerOpts, connection } = require('./helpers/sides');
 const { bullrushOnly } = require('./helpers/env');
-const { waitFor, queueEventsReady, queueKeys } = require('./helpers/redis');
+const { waitFor, queueEventsReady, queueKeys, newRedis } = require('./helpers/redis');
 const { createScope, recordEvents, sleep } = require('./helpers/util');
 
 // One side acts, the other observes; both ways round.
@@ -192,4 +192,157 @@ describe('retryJobs and promoteJobs', () => {
     await assert.rejects(q.retryJobs({ state: 'delayed' }), /Cannot retry jobs in state delayed/);
     assert.deepEqual(await queueKeys(name), before, 'nothing written');
   });
+});
+
+// What a getter's job shows, for comparing the two kinds of Queue.
+function shape(job) {
+  return {
+    id: job.id,
+    name: job.name,
+    data: job.data,
+    opts: JSON.parse(JSON.stringify(job.opts)), // BullMQ's Job has opts.backoff: undefined
+    timestamp: job.timestamp,
+    delay: job.delay,
+    priority: job.priority,
+    returnvalue: job.returnvalue,
+    failedReason: job.failedReason,
+    attemptsMade: job.attemptsMade,
+    processedOn: job.processedOn,
+    finishedOn: job.finishedOn,
+  };
+}
+
+describe('getters list either kind of job the same way', () => {
+  test('getJobs, get<State>, getRanges, counts', { timeout: 30000 }, async (t) => {
+    const s = createScope();
+    t.after(() => s.close());
+    const name = s.queueName('getters');
+    const qs = sides.map((side) => s.add(new side.lib.Queue(name, { connection })));
+    // Finished jobs from both kinds of worker, jobs of every other state from both
+    // kinds of producer.
+    for (const [i, q] of qs.entries()) {
+      // eslint-disable-next-line no-await-in-loop
+      await q.add(`done-${i}`, { ret: i });
+      // eslint-disable-next-line no-await-in-loop
+      await q.add(`fails-${i}`, { ret: -1 });
+    }
+    const processor = async (job) => {
+      if (job.data.ret < 0) throw new Error(`${job.name} failed`);
+      return job.data.ret;
+    };
+    for (const [n, side] of sides.entries()) {
+      const w = s.add(new side.lib.Worker(name, processor, workerOpts()));
+      // eslint-disable-next-line no-await-in-loop
+      await waitFor(async () => (await qs[0].getJobCountByTypes('completed', 'failed')) === 4 * (n + 1), 10000);
+      // eslint-disable-next-line no-await-in-loop
+      await w.close();
+      if (n === 1) break;
+      for (const [i, q] of qs.entries()) {
+        // eslint-disable-next-line no-await-in-loop
+        await q.add(`done-late-${n}-${i}`, { ret: 10 + i });
+        // eslint-disable-next-line no-await-in-loop
+        await q.add(`fails-late-${n}-${i}`, { ret: -1 });
+      }
+    }
+    for (const [i, q] of qs.entries()) {
+      /* eslint-disable no-await-in-loop */
+      await q.add(`wait-${i}`, { i });
+      await q.add(`lifo-${i}`, { i }, { lifo: true });
+      await q.add(`prio-${i}`, { i }, { priority: 2 - i });
+      await q.add(`prio-same-${i}`, { i }, { priority: 1 });
+      await q.add(`delayed-${i}`, { i }, { delay: 60000 + 1000 * i });
+      /* eslint-enable no-await-in-loop */
+    }
+
+    const reads = {
+      'getJobs()': (q) => q.getJobs(),
+      'getJobs([])': (q) => q.getJobs([]),
+      "getJobs('waiting')": (q) => q.getJobs('waiting'),
+      'getJobs(waiting, delayed, asc, 1..3)': (q) => q.getJobs(['waiting', 'delayed'], 1, 3, true),
+      'getJobs(completed, failed, 0..2)': (q) => q.getJobs(['completed', 'failed'], 0, 2),
+      'getJobs(prioritized, wait, -3..-1, asc)': (q) => q.getJobs(['prioritized', 'wait'], -3, -1, true),
+      getWaiting: (q) => q.getWaiting(),
+      'getWaiting(1, 2)': (q) => q.getWaiting(1, 2),
+      getActive: (q) => q.getActive(),
+      getDelayed: (q) => q.getDelayed(),
+      getPrioritized: (q) => q.getPrioritized(),
+      getCompleted: (q) => q.getCompleted(),
+      'getFailed(0, 1)': (q) => q.getFailed(0, 1),
+      getWaitingChildren: (q) => q.getWaitingChildren(),
+    };
+    for (const [what, read] of Object.entries(reads)) {
+      const [a, b] = await Promise.all(qs.map(async (q) => (await read(q)).map(shape)));
+      assert.deepEqual(b, a, what);
+      assert.ok(what.includes('Children') || what.includes('Active') || a.length > 0, `${what} lists jobs`);
+    }
+    const ranges = {
+      'getRanges(waiting)': (q) => q.getRanges(['waiting']),
+      'getRanges(wait, prioritized, 0..-1, asc)': (q) => q.getRanges(['wait', 'prioritized'], 0, -1, true),
+      'getRanges(completed, failed, delayed, 0..-1)': (q) => q.getRanges(['completed', 'failed', 'delayed'], 0, -1),
+    };
+    for (const [what, read] of Object.entries(ranges)) {
+      const [a, b] = await Promise.all(qs.map(read));
+      assert.deepEqual(b, a, what);
+    }
+    const counts = {
+      count: (q) => q.count(),
+      getJobCounts: (q) => q.getJobCounts(),
+      getCountsPerPriority: (q) => q.getCountsPerPriority([1, 0, 2, 1, 7]),
+      'getDelayedCount(now + 60.5 s)': (q) => q.getDelayedCount(Date.now() + 60500),
+    };
+    for (const [what, read] of Object.entries(counts)) {
+      const [a, b] = await Promise.all(qs.map(read));
+      assert.deepEqual(b, a, what);
+    }
+    assert.deepEqual(await qs[1].getCountsPerPriority([1, 0, 2, 1, 7]), { 1: 3, 0: 4, 2: 1, 7: 0 });
+    assert.equal(await qs[1].count(), 10);
+    assert.equal(await qs[1].getDelayedCount(Date.now() + 60500), 1);
+    for (const q of qs) {
+      // eslint-disable-next-line no-await-in-loop
+      await assert.rejects(q.getDelayedCount(1.5), /^Error: timestamp must be a safe integer in milliseconds$/);
+    }
+  });
+
+  test('a bounded getJobs page reads past vanished jobs; ranges still list them', { timeout: 20000 }, async (t) => {
+    const s = createScope();
+    t.after(() => s.close());
+    const name = s.queueName('getters-gaps');
+    const qs = sides.map((side) => s.add(new side.lib.Queue(name, { connection })));
+    for (let i = 0; i < 6; i++) {
+      // eslint-disable-next-line no-await-in-loop
+      await qs[i % 2].add(`j${i}`, { i });
+    }
+    const redis = newRedis();
+    t.after(() => redis.quit());
+    await redis.del(`bull:${name}:2`, `bull:${name}:3`);
+    for (const q of qs) {
+      /* eslint-disable no-await-in-loop */
+      assert.deepEqual((await q.getJobs(['wait'], 0, 2, true)).map((j) => j.id), ['1', '4', '5']);
+      assert.deepEqual((await q.getJobs(['wait'], 0, 1)).map((j) => j.id), ['6', '5']);
+      assert.deepEqual((await q.getJobs(['wait'])).map((j) => j.id), ['6', '5', '4', '1']);
+      assert.deepEqual(await q.getRanges(['wait'], 0, 2, true), ['1', '2', '3']);
+      /* eslint-enable no-await-in-loop */
+    }
+  });
+});
+
+describe('trimEvents', () => {
+  for (const side of sides) {
+    test(`${side.label} trims the stream the other kind reads`, { timeout: 20000 }, async (t) => {
+      const s = createScope();
+      t.after(() => s.close());
+      const name = s.queueName('trim');
+      const q = s.add(new side.lib.Queue(name, { connection }));
+      const otherSide = sides.find((x) => x !== side);
+      const other = s.add(new otherSide.lib.Queue(name, { connection }));
+      await q.addBulk(Array.from({ length: 150 }, (_, i) => ({ name: 'j', data: { i } })));
+      const redis = newRedis();
+      t.after(() => redis.quit());
+      assert.equal(await redis.xlen(`bull:${name}:events`), 300);
+      const trimmed = await q.trimEvents(0);
+      assert.ok(trimmed > 0 && trimmed <= 300, `trimmed ${trimmed}`);
+      assert.equal(await redis.xlen(`bull:${name}:events`), 300 - trimmed);
+      assert.equal(await other.trimEvents(100000), 0);
+    });
+  }
 });

@@ -19,6 +19,12 @@ const DEFAULT_COUNT_TYPES = [
   'waiting-children',
 ];
 
+// BullMQ's type list: one type or many, distinct; none means the default types.
+function jobTypes(types) {
+  const list = types === undefined ? [] : [types].flat();
+  return list.length ? [...new Set(list)] : DEFAULT_COUNT_TYPES;
+}
+
 class Queue extends EventEmitter {
   constructor(name, opts = {}, Connection) {
     super();
@@ -99,9 +105,19 @@ class Queue extends EventEmitter {
   }
 
   async getJobs(types, start = 0, end = -1, asc = false) {
-    const list = types === undefined ? DEFAULT_COUNT_TYPES : [types].flat();
-    const raws = await wait(this._native.getJobs(list, start, end, !!asc));
+    const raws = await wait(this._native.getJobs(jobTypes(types), Number(start), Number(end), !!asc));
     return raws.map((raw) => Job.fromNative(this, raw));
+  }
+
+  async getRanges(types, start = 0, end = 1, asc = false) {
+    return wait(this._native.getRanges([types].flat(), Number(start), Number(end), !!asc));
+  }
+
+  async getCountsPerPriority(priorities) {
+    const counts = await wait(this._native.getCountsPerPriority(priorities.map(Number)));
+    const out = {};
+    for (const [priority, count] of counts) out[`${priority}`] = count;
+    return out;
   }
 
   getWaiting(start = 0, end = -1) {
@@ -137,8 +153,7 @@ class Queue extends EventEmitter {
   }
 
   async getJobCounts(...types) {
-    const list = types.flat();
-    const names = list.length ? list : DEFAULT_COUNT_TYPES;
+    const names = jobTypes(types.flat());
     const counts = await wait(this._native.getJobCounts(names));
     const out = {};
     names.forEach((t, i) => {
@@ -153,7 +168,7 @@ class Queue extends EventEmitter {
   }
 
   async count() {
-    return this.getJobCountByTypes('waiting', 'paused', 'delayed', 'prioritized', 'waiting-children');
+    return this.getJobCountByTypes('waiting', 'delayed', 'prioritized', 'waiting-children');
   }
 
   getWaitingCount() {
@@ -172,8 +187,9 @@ class Queue extends EventEmitter {
     return this.getJobCountByTypes('failed');
   }
 
-  getDelayedCount() {
-    return this.getJobCountByTypes('delayed');
+  async getDelayedCount(timestamp) {
+    if (timestamp === undefined) return this.getJobCountByTypes('delayed');
+    return wait(this._native.getDelayedCountBefore(Number(timestamp)));
   }
 
   getPrioritizedCount() {
@@ -226,6 +242,10 @@ class Queue extends EventEmitter {
   async promoteJobs(opts = {}) {
     const { count = 1000 } = opts;
     await wait(this._native.promoteJobs(Number(count)));
+  }
+
+  async trimEvents(maxLength) {
+    return wait(this._native.trimEvents(Number(maxLength)));
   }
 
   async remove(jobId) {

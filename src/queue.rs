@@ -185,17 +185,69 @@ impl NativeQueue {
     pub async fn get_jobs(
         &self,
         types: Vec<String>,
-        start: i64,
-        end: i64,
+        start: f64,
+        end: f64,
         asc: bool,
     ) -> Result<Vec<JsJob>> {
-        let ids = self
+        let (start, end) = (integer(start, "start")?, integer(end, "end")?);
+        let jobs = self
             .inner
-            .get_ranges(&types, start, end, asc)
+            .get_jobs(&types, start, end, asc)
             .await
             .map_err(js_error)?;
-        let jobs = self.inner.get_jobs_by_id(&ids).await.map_err(js_error)?;
         Ok(jobs.into_iter().map(JsJob::from).collect())
+    }
+
+    /// Job ids in the given states (BullMQ's `getRanges`).
+    #[napi]
+    pub async fn get_ranges(
+        &self,
+        types: Vec<String>,
+        start: f64,
+        end: f64,
+        asc: bool,
+    ) -> Result<Vec<String>> {
+        let (start, end) = (integer(start, "start")?, integer(end, "end")?);
+        self.inner
+            .get_ranges(&types, start, end, asc)
+            .await
+            .map_err(js_error)
+    }
+
+    /// Counts per distinct priority, in the order first given.
+    #[napi]
+    pub async fn get_counts_per_priority(&self, priorities: Vec<f64>) -> Result<Vec<Vec<i64>>> {
+        let priorities = priorities
+            .into_iter()
+            .map(|p| integer(p, "priority"))
+            .collect::<Result<Vec<_>>>()?;
+        let counts = self
+            .inner
+            .get_counts_per_priority(&priorities)
+            .await
+            .map_err(js_error)?;
+        Ok(counts.into_iter().map(|(p, n)| vec![p, n]).collect())
+    }
+
+    /// Delayed jobs due strictly before `timestamp` ms.
+    #[napi]
+    pub async fn get_delayed_count_before(&self, timestamp: f64) -> Result<i64> {
+        if timestamp.fract() != 0.0 || timestamp.abs() > 9_007_199_254_740_991.0 {
+            return Err(js_error(bullrush_core::Error::InvalidArgument(
+                "timestamp must be a safe integer in milliseconds".into(),
+            )));
+        }
+        self.inner
+            .get_delayed_count_before(timestamp as i64)
+            .await
+            .map_err(js_error)
+    }
+
+    /// Trims the events stream to about `max_len` entries.
+    #[napi]
+    pub async fn trim_events(&self, max_len: f64) -> Result<i64> {
+        let max_len = integer(max_len, "maxLength")?;
+        self.inner.trim_events(max_len).await.map_err(js_error)
     }
 
     #[napi]

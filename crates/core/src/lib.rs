@@ -18,6 +18,7 @@ pub mod keys;
 pub mod options;
 pub mod processor;
 pub mod queue;
+pub mod ranges;
 pub mod requeue;
 mod scripts;
 pub mod worker;

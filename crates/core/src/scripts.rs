@@ -43,3 +43,4 @@ script!(CHANGE_PRIORITY, "change_priority.lua");
 script!(PROMOTE, "promote.lua");
 script!(CLEAN_JOBS, "clean_jobs.lua", "remove.lua");
 script!(MOVE_JOBS_TO_WAIT, "move_jobs_to_wait.lua");
+script!(GET_RANGES, "get_ranges.lua");
