@@ -13,11 +13,7 @@ const { version } = require('./package.json');
 Worker.RateLimitError = () => new errors.RateLimitError();
 
 markUnsupported(Queue, [
-  'isMaxed',
-  'setGlobalConcurrency', 'getGlobalConcurrency', 'removeGlobalConcurrency',
-  'setGlobalRateLimit', 'getGlobalRateLimit', 'removeGlobalRateLimit', 'getRateLimitTtl',
-  'removeRateLimitKey', 'getVersion',
-  'getMeta', 'upsertJobScheduler', 'getJobScheduler', 'getJobSchedulers',
+  'upsertJobScheduler', 'getJobScheduler', 'getJobSchedulers',
   'getJobSchedulersCount', 'removeJobScheduler', 'removeOrphanedJobs', 'getDependencies', 'getWorkers', 'getWorkersCount', 'getMetrics',
   'exportPrometheusMetrics',
 ]);

@@ -210,3 +210,38 @@ describe(`differential admin: trimEvents (bullmq vs ${implLabel})`, () => {
     await ctx.snap('trimmed', { markers: 'exact' });
   });
 });
+
+describe(`differential admin: global concurrency and rate limit (bullmq vs ${implLabel})`, () => {
+  differential('set and remove them in meta; an add while maxed leaves no ready marker', async (ctx) => {
+    const q = await ctx.queue();
+    ctx.record('set', [await q.setGlobalConcurrency(2), await q.setGlobalRateLimit(10, 2000), await q.setGlobalConcurrency(3)]);
+    await ctx.snap('set', { markers: 'exact' });
+    ctx.record('removed', [
+      await q.removeGlobalRateLimit(),
+      await q.removeGlobalConcurrency(),
+      await q.removeGlobalConcurrency(),
+    ]);
+    await ctx.snap('removed', { markers: 'exact' });
+    await q.setGlobalConcurrency(0);
+    await q.add('while-maxed', {});
+    ctx.record('maxed', await q.isMaxed());
+    await ctx.snap('added while maxed', { markers: 'exact' });
+  });
+
+  differential('processing under both counts on the limiter; removeRateLimitKey', async (ctx) => {
+    const q = await ctx.queue();
+    await q.setGlobalConcurrency(1);
+    await q.setGlobalRateLimit(100, 60000);
+    for (let i = 0; i < 3; i++) {
+      // eslint-disable-next-line no-await-in-loop
+      await q.add(`j${i}`, { ret: i });
+    }
+    await ctx.processAll(dataProcessor(ctx), { concurrency: 5 });
+    ctx.record('ttl with max 3', (await q.getRateLimitTtl(3)) > 0);
+    ctx.record('ttl with max 4', await q.getRateLimitTtl(4));
+    await ctx.snap('processed');
+    ctx.record('removed', await q.removeRateLimitKey());
+    ctx.record('ttl after removal', await q.getRateLimitTtl());
+    await ctx.snap('limiter removed');
+  });
+});

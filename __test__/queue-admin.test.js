@@ -346,3 +346,118 @@ describe('trimEvents', () => {
     });
   }
 });
+
+describe('global concurrency and rate limit', () => {
+  for (const role of roles) {
+    test(`${role.label}: set, read (getMeta, isMaxed, getRateLimitTtl) and removed`, { timeout: 20000 }, async (t) => {
+      const s = createScope();
+      t.after(() => s.close());
+      const { name, actor, observer } = await setup(s, 'meta', role);
+      const redis = newRedis();
+      t.after(() => redis.quit());
+      const k = (x) => `bull:${name}:${x}`;
+      // Each Queue writes its version into meta once ready; let both have done so.
+      await Promise.all([actor.getVersion(), observer.getVersion()]);
+      const version = await redis.hget(k('meta'), 'version');
+      assert.match(version, /^(bullmq|bullrush):/);
+      for (const q of [actor, observer]) {
+        /* eslint-disable no-await-in-loop */
+        assert.equal(await q.getVersion(), version);
+        assert.equal(await q.getGlobalConcurrency(), null);
+        assert.equal(await q.getGlobalRateLimit(), null);
+        assert.equal(await q.getRateLimitTtl(), -2, 'no max anywhere: the raw PTTL of a missing key');
+        /* eslint-enable no-await-in-loop */
+      }
+      assert.equal(await actor.setGlobalConcurrency(2), 1);
+      assert.equal(await actor.setGlobalRateLimit(4, 5000), 2);
+      assert.equal(await observer.getGlobalConcurrency(), 2);
+      assert.deepEqual(await observer.getGlobalRateLimit(), { max: 4, duration: 5000 });
+      const meta = await observer.getMeta();
+      assert.deepEqual(meta, {
+        version,
+        concurrency: 2,
+        maxLenEvents: 10000,
+        max: 4,
+        duration: 5000,
+        paused: false,
+      });
+      assert.deepEqual(await actor.getMeta(), meta);
+
+      await redis.lpush(k('active'), 'x', 'y');
+      assert.deepEqual([await actor.isMaxed(), await observer.isMaxed()], [true, true]);
+      await redis.del(k('active'));
+      assert.deepEqual([await actor.isMaxed(), await observer.isMaxed()], [false, false]);
+
+      await redis.set(k('limiter'), 4, 'PX', 5000);
+      for (const q of [actor, observer]) {
+        /* eslint-disable no-await-in-loop */
+        const ttl = await q.getRateLimitTtl();
+        assert.ok(ttl > 0 && ttl <= 5000, `limited by the global max: ${ttl}`);
+        assert.equal(await q.getRateLimitTtl(5), 0, 'below a given max');
+        /* eslint-enable no-await-in-loop */
+      }
+      assert.equal(await actor.removeRateLimitKey(), 1);
+      assert.equal(await observer.getRateLimitTtl(), 0, 'a max but no counter');
+      assert.equal(await actor.removeGlobalRateLimit(), 2);
+      assert.equal(await actor.removeGlobalConcurrency(), 1);
+      assert.equal(await observer.getGlobalConcurrency(), null);
+      assert.equal(await observer.getGlobalRateLimit(), null);
+      assert.deepEqual(await observer.getMeta(), { version, maxLenEvents: 10000, paused: false });
+    });
+
+    test(`${role.label}: the observer's workers keep to a global concurrency`, { timeout: 30000 }, async (t) => {
+      const s = createScope();
+      t.after(() => s.close());
+      const { name, actor, observer } = await setup(s, 'global-concurrency', role);
+      await actor.setGlobalConcurrency(2);
+      let running = 0;
+      let most = 0;
+      const processor = async () => {
+        running += 1;
+        most = Math.max(most, running);
+        await sleep(100);
+        running -= 1;
+      };
+      for (let i = 0; i < 2; i++) s.add(new role.observer.lib.Worker(name, processor, workerOpts({ concurrency: 5 })));
+      await observer.addBulk(Array.from({ length: 12 }, (_, i) => ({ name: 'j', data: { i } })));
+      await waitFor(async () => (await observer.getCompletedCount()) === 12, 20000);
+      assert.equal(most, 2, 'never more than the global concurrency, and that many at once');
+    });
+
+    test(`${role.label}: the observer's workers keep to a global rate limit`, { timeout: 30000 }, async (t) => {
+      const s = createScope();
+      t.after(() => s.close());
+      const { name, actor, observer } = await setup(s, 'global-rate', role);
+      const MAX = 3;
+      const DURATION = 700;
+      await actor.setGlobalRateLimit(MAX, DURATION);
+      const starts = [];
+      for (let i = 0; i < 2; i++) {
+        s.add(new role.observer.lib.Worker(name, async () => starts.push(Date.now()), workerOpts({ concurrency: 10 })));
+      }
+      await observer.addBulk(Array.from({ length: 3 * MAX }, (_, i) => ({ name: 'j', data: { i } })));
+      await waitFor(async () => (await observer.getCompletedCount()) === 3 * MAX, 20000);
+      starts.sort((a, b) => a - b);
+      for (let i = 0; i + MAX < starts.length; i++) {
+        const span = starts[i + MAX] - starts[i];
+        assert.ok(span >= DURATION - 50, `jobs ${i}..${i + MAX} started within ${span} ms`);
+      }
+    });
+  }
+
+  test('bad values reject before Redis', { skip: bullrushOnly, timeout: 10000 }, async (t) => {
+    const s = createScope();
+    t.after(() => s.close());
+    const name = s.queueName('meta-bad');
+    const q = s.add(new impl.Queue(name, { connection }));
+    await q.waitUntilReady();
+    const before = await queueKeys(name);
+    await assert.rejects(q.setGlobalConcurrency(-1), /concurrency must be an integer >= 0/);
+    await assert.rejects(q.setGlobalConcurrency(1.5), /concurrency must be an integer/);
+    await assert.rejects(q.setGlobalRateLimit(0, 1000), /max and duration must be integers greater than 0/);
+    await assert.rejects(q.setGlobalRateLimit(5, Number.NaN), /duration must be an integer/);
+    await assert.rejects(q.trimEvents(-1), /maxLength must be an integer >= 0/);
+    assert.deepEqual(await queueKeys(name), before, 'nothing written');
+    assert.equal(await q.getGlobalConcurrency(), null);
+  });
+});

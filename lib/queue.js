@@ -219,6 +219,56 @@ class Queue extends EventEmitter {
     return wait(this._native.isPaused());
   }
 
+  async isMaxed() {
+    return wait(this._native.isMaxed());
+  }
+
+  async setGlobalConcurrency(concurrency) {
+    return wait(this._native.setGlobalConcurrency(Number(concurrency)));
+  }
+
+  async getGlobalConcurrency() {
+    return wait(this._native.getGlobalConcurrency());
+  }
+
+  async removeGlobalConcurrency() {
+    return wait(this._native.removeGlobalConcurrency());
+  }
+
+  async setGlobalRateLimit(max, duration) {
+    return wait(this._native.setGlobalRateLimit(Number(max), Number(duration)));
+  }
+
+  async getGlobalRateLimit() {
+    return wait(this._native.getGlobalRateLimit());
+  }
+
+  async removeGlobalRateLimit() {
+    return wait(this._native.removeGlobalRateLimit());
+  }
+
+  async getRateLimitTtl(maxJobs) {
+    return wait(this._native.rateLimitTtl(maxJobs === undefined || maxJobs === null ? null : Number(maxJobs)));
+  }
+
+  async removeRateLimitKey() {
+    return wait(this._native.removeRateLimitKey());
+  }
+
+  async getMeta() {
+    const meta = await wait(this._native.getMeta());
+    const out = Object.fromEntries(meta.other);
+    for (const field of ['concurrency', 'maxLenEvents', 'max', 'duration']) {
+      if (meta[field] !== undefined && meta[field] !== null) out[field] = meta[field];
+    }
+    out.paused = meta.paused;
+    return out;
+  }
+
+  async getVersion() {
+    return wait(this._native.getVersion());
+  }
+
   async drain(delayed = false) {
     await wait(this._native.drain(!!delayed));
   }

@@ -60,6 +60,24 @@ pub struct JsCleaned {
     pub pages: Vec<Vec<String>>,
 }
 
+/// A global rate limit: `max` jobs per `duration` ms.
+#[napi(object)]
+pub struct JsRateLimit {
+    pub max: i64,
+    pub duration: i64,
+}
+
+/// The meta hash's known fields, and every other one as `[field, value]`.
+#[napi(object)]
+pub struct JsQueueMeta {
+    pub concurrency: Option<i64>,
+    pub max: Option<i64>,
+    pub duration: Option<i64>,
+    pub max_len_events: Option<i64>,
+    pub paused: bool,
+    pub other: Vec<Vec<String>>,
+}
+
 /// A job's log lines and how many it has.
 #[napi(object)]
 pub struct JsLogs {
@@ -447,6 +465,85 @@ impl NativeQueue {
     #[napi]
     pub async fn clear_logs(&self, id: String, keep: Option<i64>) -> Result<()> {
         self.inner.clear_logs(&id, keep).await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn set_global_concurrency(&self, concurrency: f64) -> Result<i64> {
+        let concurrency = integer(concurrency, "concurrency")?;
+        self.inner
+            .set_global_concurrency(concurrency)
+            .await
+            .map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn get_global_concurrency(&self) -> Result<Option<i64>> {
+        self.inner.get_global_concurrency().await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn remove_global_concurrency(&self) -> Result<i64> {
+        self.inner.remove_global_concurrency().await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn set_global_rate_limit(&self, max: f64, duration: f64) -> Result<i64> {
+        let (max, duration) = (integer(max, "max")?, integer(duration, "duration")?);
+        self.inner
+            .set_global_rate_limit(max, duration)
+            .await
+            .map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn get_global_rate_limit(&self) -> Result<Option<JsRateLimit>> {
+        let limit = self.inner.get_global_rate_limit().await.map_err(js_error)?;
+        Ok(limit.map(|l| JsRateLimit {
+            max: l.max,
+            duration: l.duration,
+        }))
+    }
+
+    #[napi]
+    pub async fn remove_global_rate_limit(&self) -> Result<i64> {
+        self.inner.remove_global_rate_limit().await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn is_maxed(&self) -> Result<bool> {
+        self.inner.is_maxed().await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn rate_limit_ttl(&self, max_jobs: Option<f64>) -> Result<i64> {
+        let max_jobs = match max_jobs {
+            Some(m) => Some(integer(m, "maxJobs")?),
+            None => None,
+        };
+        self.inner.rate_limit_ttl(max_jobs).await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn remove_rate_limit_key(&self) -> Result<i64> {
+        self.inner.remove_rate_limit_key().await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn get_meta(&self) -> Result<JsQueueMeta> {
+        let meta = self.inner.get_meta().await.map_err(js_error)?;
+        Ok(JsQueueMeta {
+            concurrency: meta.concurrency,
+            max: meta.max,
+            duration: meta.duration,
+            max_len_events: meta.max_len_events,
+            paused: meta.paused,
+            other: meta.other.into_iter().map(|(f, v)| vec![f, v]).collect(),
+        })
+    }
+
+    #[napi]
+    pub async fn get_version(&self) -> Result<Option<String>> {
+        self.inner.get_version().await.map_err(js_error)
     }
 
     #[napi]

@@ -44,3 +44,4 @@ script!(PROMOTE, "promote.lua");
 script!(CLEAN_JOBS, "clean_jobs.lua", "remove.lua");
 script!(MOVE_JOBS_TO_WAIT, "move_jobs_to_wait.lua");
 script!(GET_RANGES, "get_ranges.lua");
+script!(RATE_LIMIT_TTL, "rate_limit_ttl.lua");
