@@ -7,15 +7,15 @@ const { Worker } = require('./lib/worker');
 const { QueueEvents } = require('./lib/queue-events');
 const { Job } = require('./lib/job');
 const errors = require('./lib/errors');
+const { MetricsTime } = require('./lib/metrics-time');
 const { markUnsupported } = require('./lib/unsupported');
 const { version } = require('./package.json');
 
 Worker.RateLimitError = () => new errors.RateLimitError();
 
 markUnsupported(Queue, [
-  'upsertJobScheduler', 'getJobScheduler', 'getJobSchedulers',
-  'getJobSchedulersCount', 'removeJobScheduler', 'removeOrphanedJobs', 'getDependencies', 'getWorkers', 'getWorkersCount', 'getMetrics',
-  'exportPrometheusMetrics',
+  'upsertJobScheduler', 'getJobScheduler', 'getJobSchedulers', 'getJobSchedulersCount',
+  'removeJobScheduler', 'removeOrphanedJobs', 'getDependencies', 'getWorkers', 'getWorkersCount',
 ]);
 markUnsupported(
   Job,
@@ -31,6 +31,7 @@ module.exports = {
   Worker,
   QueueEvents,
   Job,
+  MetricsTime,
   ...errors,
   version,
 };

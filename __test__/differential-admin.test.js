@@ -245,3 +245,65 @@ describe(`differential admin: global concurrency and rate limit (bullmq vs ${imp
     await ctx.snap('limiter removed');
   });
 });
+
+// Waits, if need be, until the current minute has at least `ms` left, so that the
+// finishes of a scenario land in one minute (metrics data points are per minute).
+async function withinOneMinute(ms = 15000) {
+  const left = 60000 - (Date.now() % 60000);
+  if (left < ms) await sleep(left + 50);
+}
+
+describe(`differential admin: metrics (bullmq vs ${implLabel})`, () => {
+  differential('worker metrics: the first finishes start the clock', async (ctx) => {
+    const q = await ctx.queue();
+    for (const [n, data] of [
+      ['ok-1', { ret: 1 }],
+      ['bad-1', { fail: 'x' }],
+      ['ok-2', { ret: 2 }],
+      ['retried', { fail: 'y' }],
+      ['ok-3', { ret: 3 }],
+    ]) {
+      // eslint-disable-next-line no-await-in-loop
+      await q.add(n, data, n === 'retried' ? { attempts: 2 } : {});
+    }
+    await withinOneMinute();
+    await ctx.processAll(dataProcessor(ctx), { metrics: { maxDataPoints: 10 } });
+    const { meta, data, count } = await q.getMetrics('completed');
+    ctx.record('completed', { count: meta.count, prevCount: meta.prevCount, data, points: count });
+    ctx.record('failed', (await q.getMetrics('failed')).meta.count);
+    await ctx.snap('processed');
+  });
+
+  differential('worker metrics: data points for the minutes passed, trimmed, several jobs at once', async (ctx) => {
+    const q = await ctx.queue();
+    const k = (x) => `bull:${ctx.name}:${x}`;
+    // Counted before: 5 jobs, the last data point 3 minutes ago at count 2.
+    await ctx.redis
+      .multi()
+      .hset(k('metrics:completed'), 'count', 5, 'prevTS', Date.now() - 180000, 'prevCount', 2)
+      .rpush(k('metrics:completed:data'), 9, 8, 7)
+      .exec();
+    for (let i = 0; i < 6; i++) {
+      // eslint-disable-next-line no-await-in-loop
+      await q.add(`j${i}`, { ret: i });
+    }
+    await withinOneMinute();
+    await ctx.processAll(dataProcessor(ctx), { concurrency: 3, metrics: { maxDataPoints: 4 } });
+    const m = await q.getMetrics('completed', 0, 1);
+    ctx.record('completed', { count: m.meta.count, prevCount: m.meta.prevCount, data: m.data, points: m.count });
+    await ctx.snap('processed');
+  });
+
+  differential('exportPrometheusMetrics', async (ctx) => {
+    const q = await ctx.queue();
+    await q.add('ok', { ret: 1 });
+    await q.add('bad', { fail: 'x' });
+    await withinOneMinute();
+    await ctx.processAll(dataProcessor(ctx), { metrics: { maxDataPoints: 5 } });
+    await q.add('waiting', {});
+    await q.add('later', {}, { delay: 60000 });
+    const local = (text) => text.split(ctx.name).join('<queue>');
+    ctx.record('plain', local(await q.exportPrometheusMetrics()));
+    ctx.record('labels', local(await q.exportPrometheusMetrics({ env: 'prod "eu"\nx', path: 'a\\b' })));
+  });
+});

@@ -461,3 +461,54 @@ describe('global concurrency and rate limit', () => {
     assert.equal(await q.getGlobalConcurrency(), null);
   });
 });
+
+describe('metrics', () => {
+  for (const side of sides) {
+    test(`a ${side.label} worker records them; both kinds of Queue read and export them alike`, { timeout: 30000 }, async (t) => {
+      const s = createScope();
+      t.after(() => s.close());
+      const name = s.queueName('metrics');
+      const qs = sides.map((x) => s.add(new x.lib.Queue(name, { connection })));
+      const redis = newRedis();
+      t.after(() => redis.quit());
+      // One data point is due: the last one was taken two minutes ago, at count 1.
+      await redis.hset(`bull:${name}:metrics:completed`, 'count', 4, 'prevTS', Date.now() - 120000, 'prevCount', 1);
+      const w = s.add(
+        new side.lib.Worker(
+          name,
+          async (job) => {
+            if (job.data.fail) throw new Error('no');
+            return 1;
+          },
+          workerOpts({ concurrency: 4, metrics: { maxDataPoints: 60 } }),
+        ),
+      );
+      await qs[0].addBulk(Array.from({ length: 6 }, (_, i) => ({ name: 'j', data: { fail: i % 3 === 0 } })));
+      await waitFor(async () => (await qs[0].getJobCountByTypes('completed', 'failed')) === 6, 10000);
+      await w.close();
+      const [a, b] = await Promise.all(qs.map((q) => Promise.all([q.getMetrics('completed'), q.getMetrics('failed', 0, 0)])));
+      assert.deepEqual(b, a);
+      const [completed, failed] = a;
+      assert.equal(completed.meta.count, 8);
+      assert.equal(completed.meta.prevCount, 4);
+      assert.deepEqual(completed.data.slice(0, 2), [0, 3], 'one point per minute passed, newest first');
+      assert.equal(failed.meta.count, 2);
+      assert.deepEqual([failed.data, failed.count], [[], 0]);
+      const texts = await Promise.all(qs.map((q) => q.exportPrometheusMetrics({ worker: side.label })));
+      assert.equal(texts[1], texts[0]);
+      assert.ok(texts[0].includes(`\nbullmq_job_completed_total{queue="${name}", worker="${side.label}"} 8\n`), texts[0]);
+    });
+  }
+
+  test('bad metrics options and types are rejected', { skip: bullrushOnly, timeout: 10000 }, async (t) => {
+    const s = createScope();
+    t.after(() => s.close());
+    const name = s.queueName('metrics-bad');
+    assert.throws(
+      () => new impl.Worker(name, async () => {}, workerOpts({ metrics: { maxDataPoints: -1 } })),
+      /metrics.maxDataPoints must be an integer greater than 0/,
+    );
+    const q = s.add(new impl.Queue(name, { connection }));
+    await assert.rejects(q.getMetrics('bogus'), /Unknown metrics type bogus/);
+  });
+});

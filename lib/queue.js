@@ -9,15 +9,7 @@ const { normalizeConnection } = require('./connection');
 const { Job } = require('./job');
 const { dataJson, optsJson } = require('./serialize');
 
-const DEFAULT_COUNT_TYPES = [
-  'active',
-  'completed',
-  'delayed',
-  'failed',
-  'prioritized',
-  'waiting',
-  'waiting-children',
-];
+const DEFAULT_COUNT_TYPES = binding.NativeQueue.defaultJobTypes();
 
 // BullMQ's type list: one type or many, distinct; none means the default types.
 function jobTypes(types) {
@@ -292,6 +284,16 @@ class Queue extends EventEmitter {
   async promoteJobs(opts = {}) {
     const { count = 1000 } = opts;
     await wait(this._native.promoteJobs(Number(count)));
+  }
+
+  async getMetrics(type, start = 0, end = -1) {
+    const m = await wait(this._native.getMetrics(String(type), Number(start), Number(end)));
+    return { meta: { count: m.count, prevTS: m.prevTs, prevCount: m.prevCount }, data: m.data, count: m.points };
+  }
+
+  async exportPrometheusMetrics(globalVariables) {
+    const labels = globalVariables ? Object.entries(globalVariables).map(([k, v]) => [k, String(v)]) : [];
+    return wait(this._native.exportPrometheusMetrics(labels));
   }
 
   async trimEvents(maxLength) {

@@ -1,6 +1,9 @@
 //! `NativeQueue`: the engine's Queue for the JS layer.
 
-use bullrush_core::{CleanState, Defaults, Finished, FinishedState, JobState, PriorityChange, Queue, QueueOptions};
+use bullrush_core::{
+    CleanState, Defaults, Finished, FinishedState, JobState, MetricsKind, PriorityChange, Queue,
+    QueueOptions,
+};
 use napi::bindgen_prelude::Result;
 use napi_derive::napi;
 
@@ -78,6 +81,16 @@ pub struct JsQueueMeta {
     pub other: Vec<Vec<String>>,
 }
 
+/// A metrics series (BullMQ's `Metrics`): `meta` totals, data points, how many stored.
+#[napi(object)]
+pub struct JsMetrics {
+    pub count: i64,
+    pub prev_ts: i64,
+    pub prev_count: i64,
+    pub data: Vec<i64>,
+    pub points: i64,
+}
+
 /// A job's log lines and how many it has.
 #[napi(object)]
 pub struct JsLogs {
@@ -125,6 +138,15 @@ impl NativeQueue {
         };
         let inner = Queue::new(&name, core_opts).map_err(js_error)?;
         Ok(NativeQueue { inner })
+    }
+
+    /// The types BullMQ's getters and counts read when given none.
+    #[napi]
+    pub fn default_job_types() -> Vec<String> {
+        bullrush_core::ranges::DEFAULT_JOB_TYPES
+            .iter()
+            .map(|t| t.to_string())
+            .collect()
     }
 
     #[napi]
@@ -483,7 +505,10 @@ impl NativeQueue {
 
     #[napi]
     pub async fn remove_global_concurrency(&self) -> Result<i64> {
-        self.inner.remove_global_concurrency().await.map_err(js_error)
+        self.inner
+            .remove_global_concurrency()
+            .await
+            .map_err(js_error)
     }
 
     #[napi]
@@ -506,7 +531,10 @@ impl NativeQueue {
 
     #[napi]
     pub async fn remove_global_rate_limit(&self) -> Result<i64> {
-        self.inner.remove_global_rate_limit().await.map_err(js_error)
+        self.inner
+            .remove_global_rate_limit()
+            .await
+            .map_err(js_error)
     }
 
     #[napi]
@@ -544,6 +572,41 @@ impl NativeQueue {
     #[napi]
     pub async fn get_version(&self) -> Result<Option<String>> {
         self.inner.get_version().await.map_err(js_error)
+    }
+
+    /// The completed or failed metrics, data points `start..=end`.
+    #[napi]
+    pub async fn get_metrics(&self, kind: String, start: f64, end: f64) -> Result<JsMetrics> {
+        let kind = MetricsKind::parse(&kind).map_err(js_error)?;
+        let (start, end) = (integer(start, "start")?, integer(end, "end")?);
+        let m = self
+            .inner
+            .get_metrics(kind, start, end)
+            .await
+            .map_err(js_error)?;
+        Ok(JsMetrics {
+            count: m.count,
+            prev_ts: m.prev_ts,
+            prev_count: m.prev_count,
+            data: m.data,
+            points: m.points,
+        })
+    }
+
+    /// Counts and totals in Prometheus' text format; `labels` as `[name, value]` pairs.
+    #[napi]
+    pub async fn export_prometheus_metrics(&self, labels: Vec<Vec<String>>) -> Result<String> {
+        let labels: Vec<(String, String)> = labels
+            .into_iter()
+            .filter_map(|pair| match <[String; 2]>::try_from(pair) {
+                Ok([k, v]) => Some((k, v)),
+                Err(_) => None,
+            })
+            .collect();
+        self.inner
+            .export_prometheus_metrics(&labels)
+            .await
+            .map_err(js_error)
     }
 
     #[napi]

@@ -26,6 +26,10 @@
 // * `<id>:lock` values: lock tokens, `<token>` (their presence still counts).
 // * `meta.version`: `<lib>:<version>` after checking the `<lib>:<version>` shape.
 // * `stalled-check`: its value is the ms of the last check, `<ms>`.
+// * `metrics:completed` / `metrics:failed` hashes: `prevTS` (the ms of the last data
+//   point, or of the first job counted) is `<ms>` (window-checked); `count` and
+//   `prevCount` and the `:data` lists are compared exactly (scenarios keep their
+//   finishes within one minute).
 // * `completed` / `failed` zsets: a score equal to the job's `finishedOn` is
 //   `=finishedOn`; otherwise `<ms>` (window-checked). `waiting-children`,
 //   `repeat`: `<ms>`. These zsets are compared ordered by member: their rank
@@ -277,6 +281,10 @@ function normalise(raw, { queueName, t0, t1, markers = 'ignore', delayTargets = 
       v = '<token>';
     } else if (suffix === 'stalled-check' && type === 'string') {
       v = ms(value, 'stalled-check');
+    } else if (/^metrics:(completed|failed)$/.test(suffix) && type === 'hash') {
+      v = {};
+      for (const [f, x] of Object.entries(value)) v[f] = f === 'prevTS' ? ms(x, 'prevTS') : x;
+      v = sortObject(v);
     } else if (suffix === 'meta' && type === 'hash') {
       v = {};
       for (const [f, x] of Object.entries(value)) {

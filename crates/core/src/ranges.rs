@@ -12,6 +12,17 @@ use crate::scripts;
 /// A priority's span of prioritized scores (priority × 2^32 + arrival counter).
 const PRIORITY_SHIFT: i128 = 1 << 32;
 
+/// The types BullMQ's getters and counts read when given none.
+pub const DEFAULT_JOB_TYPES: [&str; 7] = [
+    "active",
+    "completed",
+    "delayed",
+    "failed",
+    "prioritized",
+    "waiting",
+    "waiting-children",
+];
+
 /// The key suffix of a BullMQ job type (`waiting` is `wait`; `repeat` lists schedulers).
 fn type_key(name: &str) -> Result<&'static str> {
     Ok(match name {

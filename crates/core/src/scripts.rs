@@ -21,7 +21,7 @@ macro_rules! script {
 
 script!(ADD_JOBS, "add_jobs.lua");
 script!(FETCH_JOBS, "fetch_jobs.lua", "fetch.lua");
-script!(FINISH_JOBS, "finish_jobs.lua", "fetch.lua");
+script!(FINISH_JOBS, "finish_jobs.lua", "fetch.lua", "metrics.lua");
 script!(EXTEND_LOCKS, "extend_locks.lua");
 script!(MOVE_STALLED_JOBS, "move_stalled_jobs.lua");
 script!(PAUSE, "pause.lua");
