@@ -15,7 +15,7 @@ Worker.RateLimitError = () => new errors.RateLimitError();
 
 markUnsupported(Queue, [
   'upsertJobScheduler', 'getJobScheduler', 'getJobSchedulers', 'getJobSchedulersCount',
-  'removeJobScheduler', 'removeOrphanedJobs', 'getDependencies', 'getWorkers', 'getWorkersCount',
+  'removeJobScheduler', 'removeOrphanedJobs', 'getDependencies',
 ]);
 markUnsupported(
   Job,

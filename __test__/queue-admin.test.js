@@ -512,3 +512,48 @@ describe('metrics', () => {
     await assert.rejects(q.getMetrics('bogus'), /Unknown metrics type bogus/);
   });
 });
+
+describe('getWorkers', () => {
+  test('both kinds of Queue list both kinds of worker, named or not, busy or idle', { timeout: 30000 }, async (t) => {
+    const s = createScope();
+    t.after(() => s.close());
+    const name = s.queueName('workers');
+    const other = s.queueName('workers-other');
+    const qs = sides.map((side) => s.add(new side.lib.Queue(name, { connection })));
+    let release;
+    const held = new Promise((r) => {
+      release = r;
+    });
+    const workers = [];
+    // Jobs for every worker before any starts: each is busy at once, never blocked waiting
+    // for a job (a worker names its blocking connection before it fetches).
+    await qs[0].addBulk(Array.from({ length: 4 }, (_, i) => ({ name: 'hold', data: { i } })));
+    // Worker names become part of a client name, which may not contain spaces.
+    const workerName = (side) => (side === sides[0] ? 'bullmq-named' : 'impl-named');
+    for (const side of sides) {
+      for (const extra of [{}, { name: workerName(side) }]) {
+        workers.push({ side, worker: s.add(new side.lib.Worker(name, () => held, workerOpts(extra))) });
+      }
+      s.add(new side.lib.Worker(other, async () => {}, workerOpts()));
+      s.add(new side.lib.QueueEvents(name, { connection }));
+    }
+    await waitFor(async () => (await qs[0].getActiveCount()) === workers.length, 10000);
+    await waitFor(async () => (await qs[1].getWorkersCount()) === 4, 5000);
+
+    const lists = await Promise.all(qs.map((q) => q.getWorkers()));
+    const raw = (list) => list.map((c) => c.rawname).sort();
+    assert.deepEqual(raw(lists[1]), raw(lists[0]));
+    const base = `bull:${Buffer.from(name).toString('base64')}`;
+    assert.deepEqual(raw(lists[0]), [base, base, `${base}:w:bullmq-named`, `${base}:w:impl-named`].sort());
+    for (const client of lists.flat()) {
+      assert.equal(client.name, name);
+      for (const field of ['id', 'addr', 'age', 'db', 'cmd']) assert.equal(typeof client[field], 'string', field);
+    }
+    assert.deepEqual(await Promise.all(qs.map((q) => q.getWorkersCount())), [4, 4]);
+
+    release();
+    await Promise.all(workers.filter((w) => w.side === sides[1]).map((w) => w.worker.close()));
+    await waitFor(async () => (await qs[0].getWorkersCount()) === 2, 5000);
+    assert.equal(await qs[1].getWorkersCount(), 2);
+  });
+});

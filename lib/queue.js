@@ -286,6 +286,19 @@ class Queue extends EventEmitter {
     await wait(this._native.promoteJobs(Number(count)));
   }
 
+  async getWorkers() {
+    const workers = await wait(this._native.getWorkers());
+    return workers.map((flat) => {
+      const client = {};
+      for (let i = 0; i < flat.length; i += 2) client[flat[i]] = flat[i + 1];
+      return client;
+    });
+  }
+
+  async getWorkersCount() {
+    return (await this.getWorkers()).length;
+  }
+
   async getMetrics(type, start = 0, end = -1) {
     const m = await wait(this._native.getMetrics(String(type), Number(start), Number(end)));
     return { meta: { count: m.count, prevTS: m.prevTs, prevCount: m.prevCount }, data: m.data, count: m.points };

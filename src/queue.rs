@@ -609,6 +609,16 @@ impl NativeQueue {
             .map_err(js_error)
     }
 
+    /// The queue's workers, each as its `CLIENT LIST` fields `[key, value, key, value, ...]`.
+    #[napi]
+    pub async fn get_workers(&self) -> Result<Vec<Vec<String>>> {
+        let workers = self.inner.get_workers().await.map_err(js_error)?;
+        Ok(workers
+            .into_iter()
+            .map(|fields| fields.into_iter().flat_map(|(k, v)| [k, v]).collect())
+            .collect())
+    }
+
     #[napi]
     pub async fn close(&self) -> Result<()> {
         self.inner.close().await;

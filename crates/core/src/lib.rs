@@ -24,6 +24,7 @@ pub mod ranges;
 pub mod requeue;
 mod scripts;
 pub mod worker;
+pub mod workers;
 
 pub use clean::CleanState;
 pub use connection::{ClientIdentity, ConnectionOptions, TlsOptions};
@@ -42,6 +43,7 @@ pub use requeue::FinishedState;
 pub use worker::{
     BatchOptions, Failure, Host, Limiter, Outcome, Reporter, Worker, WorkerEvent, WorkerOptions,
 };
+pub use workers::ClientInfo;
 
 /// Milliseconds since the Unix epoch, from this host's clock (as BullMQ uses).
 pub fn now_ms() -> i64 {

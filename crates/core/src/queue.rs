@@ -99,6 +99,14 @@ impl QueueCore {
         })
     }
 
+    /// `<prefix>:<base64 of the name>`: how BullMQ names a queue's connections (a worker's
+    /// blocking connection is this, or this plus `:w:<worker name>`).
+    pub fn client_name(&self) -> String {
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&self.name);
+        format!("{}:{encoded}", self.prefix)
+    }
+
     pub async fn conn(&self) -> Result<ConnectionManager> {
         self.conn.get().await
     }
