@@ -1,8 +1,14 @@
-//! Integration tests of the queue's admin operations (clean, retryJobs, promoteJobs)
-//! against a real Redis (`REDIS_URL`, default `redis://127.0.0.1:6379`). Each test works on
+//! Integration tests of the queue's admin operations (clean, retryJobs, promoteJobs, meta,
+//! metrics, workers) against a real Redis (`REDIS_URL`, default `redis://127.0.0.1:6379`). Each test works on
 //! its own queue and deletes that queue's keys when it ends, also when it fails.
 
-use bullrush_core::{CleanState, ConnectionOptions, Error, FinishedState, Queue, QueueOptions};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bullrush_core::{
+    CleanState, ConnectionOptions, Error, FinishedState, FnProcessor, Job, Limiter, MetricsKind,
+    MetricsOptions, Queue, QueueOptions, Worker, WorkerOptions,
+};
 use redis::aio::MultiplexedConnection;
 use serde_json::{json, Value};
 
@@ -32,6 +38,35 @@ impl Scratch {
         let client = redis::Client::open(redis_url()).unwrap();
         let redis = client.get_multiplexed_async_connection().await.unwrap();
         Scratch { name, queue, redis }
+    }
+
+    /// A worker on the queue whose jobs fail when their data says `{"fail": true}`.
+    fn worker(&self, opts: WorkerOptions) -> Worker {
+        let processor = Arc::new(FnProcessor::new(|job: Job| async move {
+            if job.data.contains("fail") {
+                return Err(bullrush_core::JobError::new("no"));
+            }
+            Ok(json!(1))
+        }));
+        let opts = WorkerOptions {
+            connection: ConnectionOptions::from_url(&redis_url()).unwrap(),
+            drain_delay: 0.2,
+            ..opts
+        };
+        Worker::new(&self.name, opts, processor).unwrap()
+    }
+
+    /// Polls `check` until it holds, failing after 10 s.
+    async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !check().await {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     fn key(&self, suffix: &str) -> String {
@@ -437,4 +472,157 @@ async fn bulk_moves_reject_bad_input_before_redis() {
     ));
     assert!(FinishedState::parse("delayed").is_err());
     assert!(!s.exists("events").await, "nothing reached Redis");
+}
+
+#[tokio::test]
+async fn global_limits_live_in_meta_as_bullmq_keeps_them() {
+    let mut s = Scratch::new("meta").await;
+    s.queue.wait_until_ready().await.unwrap();
+    assert_eq!(s.queue.set_global_concurrency(2).await.unwrap(), 1);
+    assert_eq!(s.queue.set_global_rate_limit(5, 1000).await.unwrap(), 2);
+    assert_eq!(s.queue.get_global_concurrency().await.unwrap(), Some(2));
+    let limit = Limiter {
+        max: 5,
+        duration: 1000,
+    };
+    assert_eq!(s.queue.get_global_rate_limit().await.unwrap(), Some(limit));
+    let meta = s.queue.get_meta().await.unwrap();
+    assert_eq!(
+        (
+            meta.concurrency,
+            meta.max,
+            meta.duration,
+            meta.max_len_events
+        ),
+        (Some(2), Some(5), Some(1000), Some(10_000))
+    );
+    assert!(!meta.paused);
+    assert_eq!(
+        meta.other,
+        vec![("version".into(), bullrush_core::VERSION.into())]
+    );
+    assert_eq!(
+        s.queue.get_version().await.unwrap().as_deref(),
+        Some(bullrush_core::VERSION)
+    );
+
+    redis::cmd("LPUSH")
+        .arg(s.key("active"))
+        .arg(&["a", "b"])
+        .exec_async(&mut s.redis)
+        .await
+        .unwrap();
+    assert!(s.queue.is_maxed().await.unwrap());
+    redis::cmd("SET")
+        .arg(s.key("limiter"))
+        .arg(5)
+        .arg("PX")
+        .arg(10_000)
+        .exec_async(&mut s.redis)
+        .await
+        .unwrap();
+    let ttl = s.queue.rate_limit_ttl(None).await.unwrap();
+    assert!(ttl > 0 && ttl <= 10_000, "limited: {ttl}");
+    assert_eq!(s.queue.rate_limit_ttl(Some(6)).await.unwrap(), 0);
+    assert_eq!(s.queue.remove_rate_limit_key().await.unwrap(), 1);
+    assert_eq!(s.queue.remove_global_rate_limit().await.unwrap(), 2);
+    assert_eq!(s.queue.rate_limit_ttl(None).await.unwrap(), -2);
+    assert_eq!(s.queue.remove_global_concurrency().await.unwrap(), 1);
+    assert!(!s.queue.is_maxed().await.unwrap());
+    assert!(matches!(
+        s.queue.set_global_rate_limit(0, 10).await,
+        Err(Error::InvalidArgument(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_worker_with_metrics_counts_finished_jobs_per_minute() {
+    let mut s = Scratch::new("metrics").await;
+    redis::cmd("HSET")
+        .arg(s.key("metrics:completed"))
+        .arg(&["count", "3", "prevCount", "1"])
+        .arg("prevTS")
+        .arg(bullrush_core::now_ms() - 600_000)
+        .exec_async(&mut s.redis)
+        .await
+        .unwrap();
+    for data in [json!({}), json!({ "fail": true }), json!({}), json!({})] {
+        s.queue
+            .add("j", &data.to_string(), &json!({}))
+            .await
+            .unwrap();
+    }
+    let worker = s.worker(WorkerOptions {
+        concurrency: 4,
+        metrics: Some(MetricsOptions { max_data_points: 2 }),
+        ..WorkerOptions::default()
+    });
+    worker.run().await.unwrap();
+    let queue = s.queue.clone();
+    s.eventually("4 finished jobs", || {
+        let queue = queue.clone();
+        async move {
+            let counts = queue
+                .get_job_counts(&["completed".into(), "failed".into()])
+                .await
+                .unwrap();
+            counts.iter().map(|(_, n)| n).sum::<i64>() == 4
+        }
+    })
+    .await;
+    worker.close(false).await;
+    let completed = s
+        .queue
+        .get_metrics(MetricsKind::Completed, 0, -1)
+        .await
+        .unwrap();
+    assert_eq!((completed.count, completed.prev_count), (6, 3));
+    // Ten minutes passed, two points kept: the newest minute's 0 and the count before.
+    assert_eq!(completed.data, [0, 2]);
+    let failed = s
+        .queue
+        .get_metrics(MetricsKind::Failed, 0, -1)
+        .await
+        .unwrap();
+    assert_eq!((failed.count, failed.prev_count, failed.points), (1, 0, 0));
+    let text = s.queue.export_prometheus_metrics(&[]).await.unwrap();
+    assert!(text.contains(&format!(
+        "bullmq_job_completed_total{{queue=\"{}\"}} 6",
+        s.name
+    )));
+}
+
+#[tokio::test]
+async fn get_workers_lists_a_running_worker_by_its_connection_name() {
+    let s = Scratch::new("workers").await;
+    let worker = s.worker(WorkerOptions {
+        name: Some("alpha".into()),
+        ..WorkerOptions::default()
+    });
+    worker.run().await.unwrap();
+    let queue = s.queue.clone();
+    s.eventually("the worker listed", || {
+        let queue = queue.clone();
+        async move { queue.get_workers_count().await.unwrap() == 1 }
+    })
+    .await;
+    let workers = s.queue.get_workers().await.unwrap();
+    let field = |k: &str| {
+        workers[0]
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(field("name").as_deref(), Some(s.name.as_str()));
+    let raw = field("rawname").unwrap();
+    assert!(
+        raw.starts_with("bull:") && raw.ends_with(":w:alpha"),
+        "{raw}"
+    );
+    worker.close(false).await;
+    s.eventually("the worker gone", || {
+        let queue = queue.clone();
+        async move { queue.get_workers_count().await.unwrap() == 0 }
+    })
+    .await;
 }
