@@ -365,6 +365,18 @@ export interface Metrics {
   count: number;
 }
 
+/** Common `metrics.maxDataPoints` values: one data point per minute. */
+export declare enum MetricsTime {
+  ONE_MINUTE = 1,
+  FIVE_MINUTES = 5,
+  FIFTEEN_MINUTES = 15,
+  THIRTY_MINUTES = 30,
+  ONE_HOUR = 60,
+  ONE_WEEK = 10080,
+  TWO_WEEKS = 20160,
+  ONE_MONTH = 80640,
+}
+
 /** Public fields of a queue's meta hash. */
 export interface QueueMeta {
   concurrency?: number;

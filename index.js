@@ -7,20 +7,15 @@ const { Worker } = require('./lib/worker');
 const { QueueEvents } = require('./lib/queue-events');
 const { Job } = require('./lib/job');
 const errors = require('./lib/errors');
+const { MetricsTime } = require('./lib/metrics-time');
 const { markUnsupported } = require('./lib/unsupported');
 const { version } = require('./package.json');
 
 Worker.RateLimitError = () => new errors.RateLimitError();
 
 markUnsupported(Queue, [
-  'isMaxed', 'clean', 'retryJobs', 'promoteJobs', 'trimEvents',
-  'setGlobalConcurrency', 'getGlobalConcurrency', 'removeGlobalConcurrency',
-  'setGlobalRateLimit', 'getGlobalRateLimit', 'removeGlobalRateLimit', 'getRateLimitTtl',
-  'removeRateLimitKey', 'getVersion',
-  'getMeta', 'upsertJobScheduler', 'getJobScheduler', 'getJobSchedulers',
-  'getJobSchedulersCount', 'removeJobScheduler', 'removeOrphanedJobs', 'getCountsPerPriority',
-  'getRanges', 'getDependencies', 'getWorkers', 'getWorkersCount', 'getMetrics',
-  'exportPrometheusMetrics',
+  'upsertJobScheduler', 'getJobScheduler', 'getJobSchedulers', 'getJobSchedulersCount',
+  'removeJobScheduler', 'removeOrphanedJobs', 'getDependencies',
 ]);
 markUnsupported(
   Job,
@@ -36,6 +31,7 @@ module.exports = {
   Worker,
   QueueEvents,
   Job,
+  MetricsTime,
   ...errors,
   version,
 };

@@ -9,15 +9,13 @@ const { normalizeConnection } = require('./connection');
 const { Job } = require('./job');
 const { dataJson, optsJson } = require('./serialize');
 
-const DEFAULT_COUNT_TYPES = [
-  'active',
-  'completed',
-  'delayed',
-  'failed',
-  'prioritized',
-  'waiting',
-  'waiting-children',
-];
+const DEFAULT_COUNT_TYPES = binding.NativeQueue.defaultJobTypes();
+
+// BullMQ's type list: one type or many, distinct; none means the default types.
+function jobTypes(types) {
+  const list = types === undefined ? [] : [types].flat();
+  return list.length ? [...new Set(list)] : DEFAULT_COUNT_TYPES;
+}
 
 class Queue extends EventEmitter {
   constructor(name, opts = {}, Connection) {
@@ -99,9 +97,19 @@ class Queue extends EventEmitter {
   }
 
   async getJobs(types, start = 0, end = -1, asc = false) {
-    const list = types === undefined ? DEFAULT_COUNT_TYPES : [types].flat();
-    const raws = await wait(this._native.getJobs(list, start, end, !!asc));
+    const raws = await wait(this._native.getJobs(jobTypes(types), Number(start), Number(end), !!asc));
     return raws.map((raw) => Job.fromNative(this, raw));
+  }
+
+  async getRanges(types, start = 0, end = 1, asc = false) {
+    return wait(this._native.getRanges([types].flat(), Number(start), Number(end), !!asc));
+  }
+
+  async getCountsPerPriority(priorities) {
+    const counts = await wait(this._native.getCountsPerPriority(priorities.map(Number)));
+    const out = {};
+    for (const [priority, count] of counts) out[`${priority}`] = count;
+    return out;
   }
 
   getWaiting(start = 0, end = -1) {
@@ -137,8 +145,7 @@ class Queue extends EventEmitter {
   }
 
   async getJobCounts(...types) {
-    const list = types.flat();
-    const names = list.length ? list : DEFAULT_COUNT_TYPES;
+    const names = jobTypes(types.flat());
     const counts = await wait(this._native.getJobCounts(names));
     const out = {};
     names.forEach((t, i) => {
@@ -153,7 +160,7 @@ class Queue extends EventEmitter {
   }
 
   async count() {
-    return this.getJobCountByTypes('waiting', 'paused', 'delayed', 'prioritized', 'waiting-children');
+    return this.getJobCountByTypes('waiting', 'delayed', 'prioritized', 'waiting-children');
   }
 
   getWaitingCount() {
@@ -172,8 +179,9 @@ class Queue extends EventEmitter {
     return this.getJobCountByTypes('failed');
   }
 
-  getDelayedCount() {
-    return this.getJobCountByTypes('delayed');
+  async getDelayedCount(timestamp) {
+    if (timestamp === undefined) return this.getJobCountByTypes('delayed');
+    return wait(this._native.getDelayedCountBefore(Number(timestamp)));
   }
 
   getPrioritizedCount() {
@@ -203,12 +211,106 @@ class Queue extends EventEmitter {
     return wait(this._native.isPaused());
   }
 
+  async isMaxed() {
+    return wait(this._native.isMaxed());
+  }
+
+  async setGlobalConcurrency(concurrency) {
+    return wait(this._native.setGlobalConcurrency(Number(concurrency)));
+  }
+
+  async getGlobalConcurrency() {
+    return wait(this._native.getGlobalConcurrency());
+  }
+
+  async removeGlobalConcurrency() {
+    return wait(this._native.removeGlobalConcurrency());
+  }
+
+  async setGlobalRateLimit(max, duration) {
+    return wait(this._native.setGlobalRateLimit(Number(max), Number(duration)));
+  }
+
+  async getGlobalRateLimit() {
+    return wait(this._native.getGlobalRateLimit());
+  }
+
+  async removeGlobalRateLimit() {
+    return wait(this._native.removeGlobalRateLimit());
+  }
+
+  async getRateLimitTtl(maxJobs) {
+    return wait(this._native.rateLimitTtl(maxJobs === undefined || maxJobs === null ? null : Number(maxJobs)));
+  }
+
+  async removeRateLimitKey() {
+    return wait(this._native.removeRateLimitKey());
+  }
+
+  async getMeta() {
+    const meta = await wait(this._native.getMeta());
+    const out = Object.fromEntries(meta.other);
+    for (const field of ['concurrency', 'maxLenEvents', 'max', 'duration']) {
+      if (meta[field] !== undefined && meta[field] !== null) out[field] = meta[field];
+    }
+    out.paused = meta.paused;
+    return out;
+  }
+
+  async getVersion() {
+    return wait(this._native.getVersion());
+  }
+
   async drain(delayed = false) {
     await wait(this._native.drain(!!delayed));
   }
 
   async obliterate(opts = {}) {
     await wait(this._native.obliterate(!!opts.force, opts.count ?? 1000));
+  }
+
+  async clean(grace, limit, type = 'completed') {
+    // BullMQ's `limit || Infinity`: any falsy limit means no limit.
+    const { state, pages } = await wait(this._native.clean(Number(grace), limit ? Number(limit) : 0, String(type)));
+    for (const ids of pages) this.emit('cleaned', ids, state);
+    return pages.flat();
+  }
+
+  async retryJobs(opts = {}) {
+    const { state = 'failed', count = 1000, timestamp } = opts;
+    await wait(this._native.retryJobs(String(state), Number(count), timestamp === undefined ? null : Number(timestamp)));
+  }
+
+  async promoteJobs(opts = {}) {
+    const { count = 1000 } = opts;
+    await wait(this._native.promoteJobs(Number(count)));
+  }
+
+  async getWorkers() {
+    const workers = await wait(this._native.getWorkers());
+    return workers.map((flat) => {
+      const client = {};
+      for (let i = 0; i < flat.length; i += 2) client[flat[i]] = flat[i + 1];
+      return client;
+    });
+  }
+
+  async getWorkersCount() {
+    return (await this.getWorkers()).length;
+  }
+
+  async getMetrics(type, start = 0, end = -1) {
+    const m = await wait(this._native.getMetrics(String(type), Number(start), Number(end)));
+    return { meta: { count: m.count, prevTS: m.prevTs, prevCount: m.prevCount }, data: m.data, count: m.points };
+  }
+
+  async exportPrometheusMetrics(globalVariables) {
+    const labels = globalVariables ? Object.entries(globalVariables).map(([k, v]) => [k, String(v)]) : [];
+    return wait(this._native.exportPrometheusMetrics(labels));
+  }
+
+  async trimEvents(maxLength) {
+    return wait(this._native.trimEvents(Number(maxLength)));
   }
 
   async remove(jobId) {

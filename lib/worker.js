@@ -36,6 +36,8 @@ function nativeOptions(opts) {
     timeout: opts.timeout,
     batchSize: opts.batch ? opts.batch.size : undefined,
     batchTimeout: opts.batch ? opts.batch.timeout : undefined,
+    // As in BullMQ, metrics are on only with a (truthy) maxDataPoints.
+    metricsMaxDataPoints: opts.metrics && opts.metrics.maxDataPoints ? Number(opts.metrics.maxDataPoints) : undefined,
   };
 }
 

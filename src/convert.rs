@@ -148,6 +148,26 @@ pub(crate) fn keep_jobs(json: &Option<String>) -> Result<Option<KeepJobs>> {
     Ok(KeepJobs::from_json(&value))
 }
 
+/// A JS number that must be whole (`what` names it in the error).
+pub(crate) fn integer(value: f64, what: &str) -> Result<i64> {
+    if !value.is_finite() || value.fract() != 0.0 {
+        return Err(js_error(Error::InvalidArgument(format!(
+            "{what} must be an integer"
+        ))));
+    }
+    Ok(value as i64)
+}
+
+/// A JS number that must be finite (`what` names it in the error).
+pub(crate) fn finite(value: f64, what: &str) -> Result<f64> {
+    if !value.is_finite() {
+        return Err(js_error(Error::InvalidArgument(format!(
+            "{what} must be a finite number"
+        ))));
+    }
+    Ok(value)
+}
+
 /// Parses JSON text the JS layer produced.
 pub(crate) fn parse_json(text: &str) -> Result<serde_json::Value> {
     serde_json::from_str(text).map_err(|e| js_error(Error::InvalidArgument(e.to_string())))

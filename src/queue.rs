@@ -1,10 +1,13 @@
 //! `NativeQueue`: the engine's Queue for the JS layer.
 
-use bullrush_core::{Defaults, Finished, JobState, PriorityChange, Queue, QueueOptions};
+use bullrush_core::{
+    CleanState, Defaults, Finished, FinishedState, JobState, MetricsKind, PriorityChange, Queue,
+    QueueOptions,
+};
 use napi::bindgen_prelude::Result;
 use napi_derive::napi;
 
-use crate::convert::{connection, js_error, parse_json, JsConnection, JsJob};
+use crate::convert::{connection, finite, integer, js_error, parse_json, JsConnection, JsJob};
 use crate::reply::NativeReplier;
 
 /// Queue options, normalised by the JS layer.
@@ -51,6 +54,41 @@ impl From<bullrush_core::Job> for JsAdded {
 pub struct JsFinished {
     pub code: i32,
     pub value: Option<String>,
+}
+
+/// What `clean` removed: the state's name and the ids of each script call.
+#[napi(object)]
+pub struct JsCleaned {
+    pub state: String,
+    pub pages: Vec<Vec<String>>,
+}
+
+/// A global rate limit: `max` jobs per `duration` ms.
+#[napi(object)]
+pub struct JsRateLimit {
+    pub max: i64,
+    pub duration: i64,
+}
+
+/// The meta hash's known fields, and every other one as `[field, value]`.
+#[napi(object)]
+pub struct JsQueueMeta {
+    pub concurrency: Option<i64>,
+    pub max: Option<i64>,
+    pub duration: Option<i64>,
+    pub max_len_events: Option<i64>,
+    pub paused: bool,
+    pub other: Vec<Vec<String>>,
+}
+
+/// A metrics series (BullMQ's `Metrics`): `meta` totals, data points, how many stored.
+#[napi(object)]
+pub struct JsMetrics {
+    pub count: i64,
+    pub prev_ts: i64,
+    pub prev_count: i64,
+    pub data: Vec<i64>,
+    pub points: i64,
 }
 
 /// A job's log lines and how many it has.
@@ -100,6 +138,15 @@ impl NativeQueue {
         };
         let inner = Queue::new(&name, core_opts).map_err(js_error)?;
         Ok(NativeQueue { inner })
+    }
+
+    /// The types BullMQ's getters and counts read when given none.
+    #[napi]
+    pub fn default_job_types() -> Vec<String> {
+        bullrush_core::ranges::DEFAULT_JOB_TYPES
+            .iter()
+            .map(|t| t.to_string())
+            .collect()
     }
 
     #[napi]
@@ -178,17 +225,69 @@ impl NativeQueue {
     pub async fn get_jobs(
         &self,
         types: Vec<String>,
-        start: i64,
-        end: i64,
+        start: f64,
+        end: f64,
         asc: bool,
     ) -> Result<Vec<JsJob>> {
-        let ids = self
+        let (start, end) = (integer(start, "start")?, integer(end, "end")?);
+        let jobs = self
             .inner
-            .get_ranges(&types, start, end, asc)
+            .get_jobs(&types, start, end, asc)
             .await
             .map_err(js_error)?;
-        let jobs = self.inner.get_jobs_by_id(&ids).await.map_err(js_error)?;
         Ok(jobs.into_iter().map(JsJob::from).collect())
+    }
+
+    /// Job ids in the given states (BullMQ's `getRanges`).
+    #[napi]
+    pub async fn get_ranges(
+        &self,
+        types: Vec<String>,
+        start: f64,
+        end: f64,
+        asc: bool,
+    ) -> Result<Vec<String>> {
+        let (start, end) = (integer(start, "start")?, integer(end, "end")?);
+        self.inner
+            .get_ranges(&types, start, end, asc)
+            .await
+            .map_err(js_error)
+    }
+
+    /// Counts per distinct priority, in the order first given.
+    #[napi]
+    pub async fn get_counts_per_priority(&self, priorities: Vec<f64>) -> Result<Vec<Vec<i64>>> {
+        let priorities = priorities
+            .into_iter()
+            .map(|p| integer(p, "priority"))
+            .collect::<Result<Vec<_>>>()?;
+        let counts = self
+            .inner
+            .get_counts_per_priority(&priorities)
+            .await
+            .map_err(js_error)?;
+        Ok(counts.into_iter().map(|(p, n)| vec![p, n]).collect())
+    }
+
+    /// Delayed jobs due strictly before `timestamp` ms.
+    #[napi]
+    pub async fn get_delayed_count_before(&self, timestamp: f64) -> Result<i64> {
+        if timestamp.fract() != 0.0 || timestamp.abs() > 9_007_199_254_740_991.0 {
+            return Err(js_error(bullrush_core::Error::InvalidArgument(
+                "timestamp must be a safe integer in milliseconds".into(),
+            )));
+        }
+        self.inner
+            .get_delayed_count_before(timestamp as i64)
+            .await
+            .map_err(js_error)
+    }
+
+    /// Trims the events stream to about `max_len` entries.
+    #[napi]
+    pub async fn trim_events(&self, max_len: f64) -> Result<i64> {
+        let max_len = integer(max_len, "maxLength")?;
+        self.inner.trim_events(max_len).await.map_err(js_error)
     }
 
     #[napi]
@@ -290,6 +389,52 @@ impl NativeQueue {
             .map_err(js_error)
     }
 
+    /// Removes jobs of one state older than `grace` ms (`limit` 0: all of them).
+    #[napi]
+    pub async fn clean(&self, grace: f64, limit: f64, state: String) -> Result<JsCleaned> {
+        // Timestamps are whole ms, so rounding the grace up keeps the same jobs.
+        let grace = finite(grace, "grace")?.ceil() as i64;
+        let limit = integer(limit, "limit")?;
+        let state = CleanState::parse(&state).map_err(js_error)?;
+        let pages = self
+            .inner
+            .clean(grace, limit, state)
+            .await
+            .map_err(js_error)?;
+        Ok(JsCleaned {
+            state: state.name().to_string(),
+            pages,
+        })
+    }
+
+    /// Sends finished jobs of `state` up to `timestamp` (now when absent) back to wait.
+    #[napi]
+    pub async fn retry_jobs(
+        &self,
+        state: String,
+        count: f64,
+        timestamp: Option<f64>,
+    ) -> Result<()> {
+        let state = FinishedState::parse(&state).map_err(js_error)?;
+        let count = integer(count, "count")?;
+        let timestamp = match timestamp {
+            // Scores are whole ms, so rounding down moves the same jobs.
+            Some(t) => Some(finite(t, "timestamp")?.floor() as i64),
+            None => None,
+        };
+        self.inner
+            .retry_jobs(state, count, timestamp)
+            .await
+            .map_err(js_error)
+    }
+
+    /// Sends every delayed job to wait.
+    #[napi]
+    pub async fn promote_jobs(&self, count: f64) -> Result<()> {
+        let count = integer(count, "count")?;
+        self.inner.promote_jobs(count).await.map_err(js_error)
+    }
+
     #[napi]
     pub async fn get_deduplication_job_id(&self, id: String) -> Result<Option<String>> {
         self.inner
@@ -342,6 +487,136 @@ impl NativeQueue {
     #[napi]
     pub async fn clear_logs(&self, id: String, keep: Option<i64>) -> Result<()> {
         self.inner.clear_logs(&id, keep).await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn set_global_concurrency(&self, concurrency: f64) -> Result<i64> {
+        let concurrency = integer(concurrency, "concurrency")?;
+        self.inner
+            .set_global_concurrency(concurrency)
+            .await
+            .map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn get_global_concurrency(&self) -> Result<Option<i64>> {
+        self.inner.get_global_concurrency().await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn remove_global_concurrency(&self) -> Result<i64> {
+        self.inner
+            .remove_global_concurrency()
+            .await
+            .map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn set_global_rate_limit(&self, max: f64, duration: f64) -> Result<i64> {
+        let (max, duration) = (integer(max, "max")?, integer(duration, "duration")?);
+        self.inner
+            .set_global_rate_limit(max, duration)
+            .await
+            .map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn get_global_rate_limit(&self) -> Result<Option<JsRateLimit>> {
+        let limit = self.inner.get_global_rate_limit().await.map_err(js_error)?;
+        Ok(limit.map(|l| JsRateLimit {
+            max: l.max,
+            duration: l.duration,
+        }))
+    }
+
+    #[napi]
+    pub async fn remove_global_rate_limit(&self) -> Result<i64> {
+        self.inner
+            .remove_global_rate_limit()
+            .await
+            .map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn is_maxed(&self) -> Result<bool> {
+        self.inner.is_maxed().await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn rate_limit_ttl(&self, max_jobs: Option<f64>) -> Result<i64> {
+        let max_jobs = match max_jobs {
+            Some(m) => Some(integer(m, "maxJobs")?),
+            None => None,
+        };
+        self.inner.rate_limit_ttl(max_jobs).await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn remove_rate_limit_key(&self) -> Result<i64> {
+        self.inner.remove_rate_limit_key().await.map_err(js_error)
+    }
+
+    #[napi]
+    pub async fn get_meta(&self) -> Result<JsQueueMeta> {
+        let meta = self.inner.get_meta().await.map_err(js_error)?;
+        Ok(JsQueueMeta {
+            concurrency: meta.concurrency,
+            max: meta.max,
+            duration: meta.duration,
+            max_len_events: meta.max_len_events,
+            paused: meta.paused,
+            other: meta.other.into_iter().map(|(f, v)| vec![f, v]).collect(),
+        })
+    }
+
+    #[napi]
+    pub async fn get_version(&self) -> Result<Option<String>> {
+        self.inner.get_version().await.map_err(js_error)
+    }
+
+    /// The completed or failed metrics, data points `start..=end`.
+    #[napi]
+    pub async fn get_metrics(&self, kind: String, start: f64, end: f64) -> Result<JsMetrics> {
+        let kind = MetricsKind::parse(&kind).map_err(js_error)?;
+        let (start, end) = (integer(start, "start")?, integer(end, "end")?);
+        let m = self
+            .inner
+            .get_metrics(kind, start, end)
+            .await
+            .map_err(js_error)?;
+        Ok(JsMetrics {
+            count: m.count,
+            prev_ts: m.prev_ts,
+            prev_count: m.prev_count,
+            data: m.data,
+            points: m.points,
+        })
+    }
+
+    /// Counts and totals in Prometheus' text format; `labels` as `[name, value]` pairs.
+    #[napi]
+    pub async fn export_prometheus_metrics(&self, labels: Vec<Vec<String>>) -> Result<String> {
+        let labels: Vec<(String, String)> = labels
+            .into_iter()
+            .filter_map(|pair| match <[String; 2]>::try_from(pair) {
+                Ok([k, v]) => Some((k, v)),
+                Err(_) => None,
+            })
+            .collect();
+        self.inner
+            .export_prometheus_metrics(&labels)
+            .await
+            .map_err(js_error)
+    }
+
+    /// The queue's workers, each as its `CLIENT LIST` fields `[key, value, key, value, ...]`.
+    #[napi]
+    pub async fn get_workers(&self) -> Result<Vec<Vec<String>>> {
+        let workers = self.inner.get_workers().await.map_err(js_error)?;
+        Ok(workers
+            .into_iter()
+            .map(|fields| fields.into_iter().flat_map(|(k, v)| [k, v]).collect())
+            .collect())
     }
 
     #[napi]

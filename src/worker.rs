@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use bullrush_core::{
-    BatchOptions, Failure, Host, Limiter, Outcome, Reporter, Worker, WorkerEvent, WorkerOptions,
+    BatchOptions, Failure, Host, Limiter, MetricsOptions, Outcome, Reporter, Worker, WorkerEvent,
+    WorkerOptions,
 };
 use napi::bindgen_prelude::Function;
 use napi::bindgen_prelude::Result;
@@ -40,6 +41,8 @@ pub struct JsWorkerOptions {
     pub timeout: Option<f64>,
     pub batch_size: Option<f64>,
     pub batch_timeout: Option<f64>,
+    /// `metrics.maxDataPoints`, when metrics are on.
+    pub metrics_max_data_points: Option<f64>,
 }
 
 /// An event for the JS worker; `kind` names it.
@@ -246,6 +249,10 @@ fn core_options(o: &JsWorkerOptions) -> Result<WorkerOptions> {
                 0
             },
             timeout: o.batch_timeout.map_or(0, |t| t.max(0.0) as u64),
+        }),
+        metrics: o.metrics_max_data_points.map(|n| MetricsOptions {
+            // Not a whole number: 0, which the engine rejects with its message.
+            max_data_points: if n.fract() == 0.0 { n as i64 } else { 0 },
         }),
     })
 }

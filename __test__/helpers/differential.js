@@ -56,6 +56,7 @@ function makeContext(s, side, name, shared) {
   const redis = newRedis();
   const ctx = {
     shared, // an object both sides of one scenario see
+    scope: s, // for extra queue names and objects a scenario opens
     label: side.label,
     lib: side.lib,
     name,

@@ -21,9 +21,15 @@
 //   So is the `opts` field of a `dn:<id>` hash (the add a keep-last deduplication
 //   keeps for later), for the same reason.
 //   `stacktrace` is compared by its length only (stack text differs by library).
+//   A scheduler iteration's hash (`repeat:<id>:<ms>`) is a job hash; a scheduler's
+//   own hash (`repeat:<id>`, which has an `ic` field) is not.
 // * `<id>:lock` values: lock tokens, `<token>` (their presence still counts).
 // * `meta.version`: `<lib>:<version>` after checking the `<lib>:<version>` shape.
 // * `stalled-check`: its value is the ms of the last check, `<ms>`.
+// * `metrics:completed` / `metrics:failed` hashes: `prevTS` (the ms of the last data
+//   point, or of the first job counted) is `<ms>` (window-checked); `count` and
+//   `prevCount` and the `:data` lists are compared exactly (scenarios keep their
+//   finishes within one minute).
 // * `completed` / `failed` zsets: a score equal to the job's `finishedOn` is
 //   `=finishedOn`; otherwise `<ms>` (window-checked). `waiting-children`,
 //   `repeat`: `<ms>`. These zsets are compared ordered by member: their rank
@@ -221,7 +227,10 @@ function backoffDue(due, entryId, job, n) {
 
 function isJobHash(suffix, entry) {
   if (entry.type !== 'hash') return false;
-  if (suffix === 'meta' || /^(metrics|repeat|de|dn):/.test(suffix)) return false;
+  if (suffix === 'meta' || /^(metrics|de|dn):/.test(suffix)) return false;
+  // A scheduler's definition (`repeat:<id>`) has an iteration count; its iteration
+  // jobs (`repeat:<id>:<ms>`) are job hashes.
+  if (suffix.startsWith('repeat:') && 'ic' in entry.value) return false;
   if (/:(processed|failed)$/.test(suffix)) return false; // per-job child hashes
   return 'opts' in entry.value || 'timestamp' in entry.value || 'name' in entry.value;
 }
@@ -272,6 +281,10 @@ function normalise(raw, { queueName, t0, t1, markers = 'ignore', delayTargets = 
       v = '<token>';
     } else if (suffix === 'stalled-check' && type === 'string') {
       v = ms(value, 'stalled-check');
+    } else if (/^metrics:(completed|failed)$/.test(suffix) && type === 'hash') {
+      v = {};
+      for (const [f, x] of Object.entries(value)) v[f] = f === 'prevTS' ? ms(x, 'prevTS') : x;
+      v = sortObject(v);
     } else if (suffix === 'meta' && type === 'hash') {
       v = {};
       for (const [f, x] of Object.entries(value)) {

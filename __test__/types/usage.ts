@@ -5,6 +5,7 @@
 import {
   DelayedError,
   Job,
+  MetricsTime,
   Queue,
   QueueEvents,
   RateLimitError,
@@ -119,7 +120,16 @@ export async function producer(): Promise<void> {
   const metrics = await queue.getMetrics('completed');
   const workers = await queue.getWorkers();
   const workerCount: number = await queue.getWorkersCount();
-  void [cleaned, metrics.data, workers, workerCount];
+  const prometheus: string = await queue.exportPrometheusMetrics({ env: 'prod' });
+  const meta = await queue.getMeta();
+  const limit = await queue.getGlobalRateLimit();
+  const perPriority: { [index: string]: number } = await queue.getCountsPerPriority([0, 1]);
+  const ids: string[] = await queue.getRanges(['wait', 'delayed'], 0, 10, true);
+  const maxed: boolean = await queue.isMaxed();
+  const ttl: number = await queue.getRateLimitTtl(10);
+  const delayedBefore: number = await queue.getDelayedCount(Date.now());
+  void [cleaned, metrics.data, metrics.meta.prevTS, workers, workerCount, prometheus];
+  void [meta.concurrency, limit?.max, perPriority, ids, maxed, ttl, delayedBefore];
 
   queue.on('waiting', (j) => {
     const u: string = j.data.url;
@@ -207,7 +217,7 @@ export async function consumer(): Promise<void> {
     skipStalledCheck: false,
     skipLockRenewal: false,
     maxStartedAttempts: 10,
-    metrics: { maxDataPoints: 60 },
+    metrics: { maxDataPoints: MetricsTime.ONE_WEEK * 2 },
     settings: { backoffStrategy: (attemptsMade) => attemptsMade * 1000 },
   };
   const worker = new Worker<ResizeData, ResizeResult, ResizeName>('images', processor, workerOpts);

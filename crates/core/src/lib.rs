@@ -6,6 +6,7 @@
 //! producers, workers and listeners can share queues with these.
 
 mod active_job;
+pub mod clean;
 mod coalesce;
 pub mod connection;
 pub mod dedup;
@@ -14,12 +15,18 @@ pub mod error;
 pub mod events;
 pub mod job;
 pub mod keys;
+pub mod meta;
+pub mod metrics;
 pub mod options;
 pub mod processor;
 pub mod queue;
+pub mod ranges;
+pub mod requeue;
 mod scripts;
 pub mod worker;
+pub mod workers;
 
+pub use clean::CleanState;
 pub use connection::{ClientIdentity, ConnectionOptions, TlsOptions};
 pub use dedup::Deduplication;
 pub use edit::PriorityChange;
@@ -27,12 +34,16 @@ pub use error::{Error, Result, ScriptCode};
 pub use events::{EventsHost, QueueEvents, QueueEventsOptions, StreamEvent};
 pub use job::Job;
 pub use keys::{JobState, QueueKeys};
+pub use meta::QueueMeta;
+pub use metrics::{Metrics, MetricsKind, MetricsOptions};
 pub use options::{Backoff, JobOptions, KeepJobs, NewJob};
 pub use processor::{FnProcessor, JobError};
 pub use queue::{Defaults, Finished, Queue, QueueOptions, VERSION};
+pub use requeue::FinishedState;
 pub use worker::{
     BatchOptions, Failure, Host, Limiter, Outcome, Reporter, Worker, WorkerEvent, WorkerOptions,
 };
+pub use workers::ClientInfo;
 
 /// Milliseconds since the Unix epoch, from this host's clock (as BullMQ uses).
 pub fn now_ms() -> i64 {

@@ -99,6 +99,14 @@ impl QueueCore {
         })
     }
 
+    /// `<prefix>:<base64 of the name>`: how BullMQ names a queue's connections (a worker's
+    /// blocking connection is this, or this plus `:w:<worker name>`).
+    pub fn client_name(&self) -> String {
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&self.name);
+        format!("{}:{encoded}", self.prefix)
+    }
+
     pub async fn conn(&self) -> Result<ConnectionManager> {
         self.conn.get().await
     }
@@ -366,46 +374,6 @@ impl Queue {
         Ok(names.into_iter().zip(counts).collect())
     }
 
-    /// Job ids in the given states, BullMQ's `getRanges`: lists are read newest first
-    /// unless `asc`, sets by score; duplicates across states are dropped.
-    pub async fn get_ranges(
-        &self,
-        types: &[String],
-        start: i64,
-        end: i64,
-        asc: bool,
-    ) -> Result<Vec<String>> {
-        let keys = self.keys();
-        let mut pipe = redis::pipe();
-        let mut lists = Vec::with_capacity(types.len());
-        for t in types {
-            let state = JobState::parse(t)
-                .ok_or_else(|| Error::InvalidArgument(format!("Unknown job state {t}")))?;
-            let key = keys.state(state);
-            match (state.is_list(), asc) {
-                (true, true) => pipe
-                    .cmd("LRANGE")
-                    .arg(key)
-                    .arg(-(end + 1))
-                    .arg(-(start + 1)),
-                (true, false) => pipe.cmd("LRANGE").arg(key).arg(start).arg(end),
-                (false, true) => pipe.cmd("ZRANGE").arg(key).arg(start).arg(end),
-                (false, false) => pipe.cmd("ZREVRANGE").arg(key).arg(start).arg(end),
-            };
-            lists.push(state.is_list());
-        }
-        let ranges: Vec<Vec<String>> = self.inner.core.pipeline(&pipe).await?;
-        let mut seen = std::collections::HashSet::new();
-        let mut ids = Vec::new();
-        for (mut range, is_list) in ranges.into_iter().zip(lists) {
-            if is_list && asc {
-                range.reverse();
-            }
-            ids.extend(range.into_iter().filter(|id| seen.insert(id.clone())));
-        }
-        Ok(ids)
-    }
-
     /// Reads many jobs in one round trip; missing ones are skipped.
     pub async fn get_jobs_by_id(&self, ids: &[String]) -> Result<Vec<Job>> {
         if ids.is_empty() {
@@ -476,6 +444,25 @@ impl Queue {
             .key(&k.marker)
             .key(&k.events);
         self.inner.core.invoke::<i64>(&inv).await.map(|_| ())
+    }
+
+    /// Trims the events stream to about `max_len` entries; returns how many went.
+    pub async fn trim_events(&self, max_len: i64) -> Result<i64> {
+        if max_len < 0 {
+            return Err(Error::InvalidArgument(
+                "maxLength must be an integer >= 0".into(),
+            ));
+        }
+        self.inner
+            .core
+            .query(
+                redis::cmd("XTRIM")
+                    .arg(&self.keys().events)
+                    .arg("MAXLEN")
+                    .arg("~")
+                    .arg(max_len),
+            )
+            .await
     }
 
     /// Whether the queue is paused.

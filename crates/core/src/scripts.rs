@@ -1,28 +1,18 @@
-//! Our Lua scripts, each prepended with the shared helpers and invoked by EVALSHA.
+//! Our Lua scripts, each prepended with the shared helpers (and the includes it names) and
+//! invoked by EVALSHA.
 
 use std::sync::LazyLock;
 
 use redis::Script;
 
 macro_rules! script {
-    ($name:ident, $file:literal) => {
+    ($name:ident, $file:literal $(, $include:literal)*) => {
         #[doc = concat!("The `", $file, "` script.")]
         pub static $name: LazyLock<Script> = LazyLock::new(|| {
             Script::new(concat!(
                 include_str!("scripts/includes/common.lua"),
                 "\n",
-                include_str!(concat!("scripts/", $file))
-            ))
-        });
-    };
-    ($name:ident, $file:literal, fetch) => {
-        #[doc = concat!("The `", $file, "` script.")]
-        pub static $name: LazyLock<Script> = LazyLock::new(|| {
-            Script::new(concat!(
-                include_str!("scripts/includes/common.lua"),
-                "\n",
-                include_str!("scripts/includes/fetch.lua"),
-                "\n",
+                $(include_str!(concat!("scripts/includes/", $include)), "\n",)*
                 include_str!(concat!("scripts/", $file))
             ))
         });
@@ -30,8 +20,8 @@ macro_rules! script {
 }
 
 script!(ADD_JOBS, "add_jobs.lua");
-script!(FETCH_JOBS, "fetch_jobs.lua", fetch);
-script!(FINISH_JOBS, "finish_jobs.lua", fetch);
+script!(FETCH_JOBS, "fetch_jobs.lua", "fetch.lua");
+script!(FINISH_JOBS, "finish_jobs.lua", "fetch.lua", "metrics.lua");
 script!(EXTEND_LOCKS, "extend_locks.lua");
 script!(MOVE_STALLED_JOBS, "move_stalled_jobs.lua");
 script!(PAUSE, "pause.lua");
@@ -51,3 +41,7 @@ script!(UPDATE_DATA, "update_data.lua");
 script!(CHANGE_DELAY, "change_delay.lua");
 script!(CHANGE_PRIORITY, "change_priority.lua");
 script!(PROMOTE, "promote.lua");
+script!(CLEAN_JOBS, "clean_jobs.lua", "remove.lua");
+script!(MOVE_JOBS_TO_WAIT, "move_jobs_to_wait.lua");
+script!(GET_RANGES, "get_ranges.lua");
+script!(RATE_LIMIT_TTL, "rate_limit_ttl.lua");

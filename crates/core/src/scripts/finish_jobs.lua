@@ -9,7 +9,8 @@
 -- ARGV: 1 base key, 2 now (ms), 3 lock token for fetched jobs, 4 lock duration (ms),
 --       5 how many jobs to fetch afterwards (0 = none), 6 worker limiter max ("" = none),
 --       7 worker limiter duration ("" = none), 8 worker name ("" = none),
---       9 number of outcomes, then 13 arguments per outcome:
+--       9 number of outcomes, 10 metrics data points kept ("" = no metrics),
+--       then 13 arguments per outcome:
 --         jobId, lock token, kind, value (returnvalue JSON or failedReason),
 --         stacktrace JSON ("" = leave), keep count (-1 = all), keep age s ("" = none),
 --         keep limit ("" = 1000), attempts, delay ms (delay kind), lifo "1"/"0" (retry kind),
@@ -29,7 +30,7 @@ local codes = {}
 local meta = readMeta(KEYS[7])
 
 local function arg(i, offset)
-  return ARGV[10 + (i - 1) * 13 + offset]
+  return ARGV[11 + (i - 1) * 13 + offset]
 end
 
 -- Lock checks for the whole batch, from one MGET; returns the ids cleared to leave active.
@@ -243,6 +244,17 @@ for i = 1, count do
     else
       finish(i, jobId, jobKey, kind, fields[i])
     end
+  end
+end
+
+if ARGV[10] ~= "" then
+  local settled = {completed = 0, failed = 0}
+  for i = 1, count do
+    local kind = arg(i, 2)
+    if codes[i] == 0 and settled[kind] then settled[kind] = settled[kind] + 1 end
+  end
+  for kind, n in pairs(settled) do
+    if n > 0 then recordMetrics(baseKey .. "metrics:" .. kind, n, tonumber(ARGV[10]), nowText) end
   end
 end
 

@@ -43,7 +43,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
             RunState::Running => {}
         }
         if !connected {
-            if let Err(err) = shared.core.conn().await {
+            if let Err(err) = connect(&shared, &mut blocking).await {
                 shared.emit_error(&err);
                 sleep_unless_changed(&mut state, retry_delay).await;
                 retry_delay = next_delay(retry_delay, &shared);
@@ -92,6 +92,22 @@ pub(super) async fn run(shared: Arc<Shared>) {
             sleep_unless_changed(&mut state, retry_delay).await;
         }
     }
+}
+
+/// Opens the shared connection and the named blocking one, so that `getWorkers` lists the
+/// worker from its start, as it lists BullMQ's.
+async fn connect(shared: &Shared, blocking: &mut Option<MultiplexedConnection>) -> Result<()> {
+    shared.core.conn().await?;
+    if blocking.is_none() {
+        *blocking = Some(
+            shared
+                .core
+                .conn
+                .blocking(Some(&client_name(shared)))
+                .await?,
+        );
+    }
+    Ok(())
 }
 
 /// Doubles a retry delay, up to the worker's `runRetryDelay`.
@@ -250,10 +266,9 @@ fn block_timeout(block_until: i64, drain_delay: f64) -> Option<f64> {
 
 /// The blocking connection's name, which BullMQ's `getWorkers` looks for.
 fn client_name(shared: &Shared) -> String {
-    use base64::Engine;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(&shared.core.name);
+    let base = shared.core.client_name();
     match &shared.opts.name {
-        Some(name) => format!("{}:{encoded}:w:{name}", shared.core.prefix),
-        None => format!("{}:{encoded}", shared.core.prefix),
+        Some(name) => format!("{base}:w:{name}"),
+        None => base,
     }
 }

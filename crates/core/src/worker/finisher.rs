@@ -122,7 +122,11 @@ pub(super) async fn finish(
     let mut inv = scripts::FINISH_JOBS.prepare_invoke();
     push_fetch_args(&mut inv, core, opts, now, token, fetch);
     inv.key(&k.completed).key(&k.failed);
-    inv.arg(settlements.len());
+    inv.arg(settlements.len()).arg(
+        opts.metrics
+            .map(|m| m.max_data_points.to_string())
+            .unwrap_or_default(),
+    );
     for s in settlements {
         let delay = match s.kind {
             SettleKind::Delay(d) => d,

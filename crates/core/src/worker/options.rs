@@ -3,6 +3,7 @@
 use super::BatchOptions;
 use crate::connection::ConnectionOptions;
 use crate::error::{Error, Result};
+use crate::metrics::MetricsOptions;
 use crate::options::KeepJobs;
 
 /// A per-worker rate limit: at most `max` jobs per `duration` ms.
@@ -47,6 +48,8 @@ pub struct WorkerOptions {
     pub timeout: Option<u64>,
     /// Hand jobs over in batches; `concurrency` then counts batches (bullrush only).
     pub batch: Option<BatchOptions>,
+    /// Count completed and failed jobs per minute.
+    pub metrics: Option<MetricsOptions>,
 }
 
 impl Default for WorkerOptions {
@@ -71,6 +74,7 @@ impl Default for WorkerOptions {
             run_retry_delay: 15_000,
             timeout: None,
             batch: None,
+            metrics: None,
         }
     }
 }
@@ -125,6 +129,9 @@ impl WorkerOptions {
             if l.max <= 0 || l.duration <= 0 {
                 return invalid("limiter max and duration must be greater than 0");
             }
+        }
+        if self.metrics.is_some_and(|m| m.max_data_points < 1) {
+            return invalid("metrics.maxDataPoints must be an integer greater than 0");
         }
         Ok(())
     }
