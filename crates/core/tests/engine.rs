@@ -3,7 +3,6 @@
 //! removes that queue's keys when it ends, also when it fails.
 
 use std::collections::HashSet;
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,7 +17,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::time::{sleep, timeout};
 
 mod support;
-use support::{connection, eventually, redis_url, Scratch, WAIT};
+use support::{connection, eventually, Scratch, WAIT};
 
 /// A port on 127.0.0.1 that nothing listens on.
 fn dead_port() -> u16 {
