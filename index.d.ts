@@ -1071,8 +1071,6 @@ export declare class Job<
   promote(): Promise<void>;
   /** Moves a failed (or completed) job back to wait. */
   retry(state?: FinishedStatus, opts?: RetryOptions): Promise<void>;
-  /** Marks the job so a failure of the current attempt is final (BullMQ 5 API). */
-  discard(): void;
   /** Resolves with the return value when the job completes; rejects when it fails or after `ttl` ms. */
   waitUntilFinished(queueEvents: QueueEvents<any>, ttl?: number): Promise<ReturnType>;
 

@@ -17,14 +17,10 @@ markUnsupported(Queue, [
   'upsertJobScheduler', 'getJobScheduler', 'getJobSchedulers', 'getJobSchedulersCount',
   'removeJobScheduler', 'removeOrphanedJobs', 'getDependencies',
 ]);
-markUnsupported(
-  Job,
-  [
-    'removeChildDependency', 'removeUnprocessedChildren', 'moveToWaitingChildren', 'discard',
-    'getChildrenValues', 'getIgnoredChildrenFailures', 'getDependencies', 'getDependenciesCount',
-  ],
-  { sync: ['discard'] },
-);
+markUnsupported(Job, [
+  'removeChildDependency', 'removeUnprocessedChildren', 'moveToWaitingChildren',
+  'getChildrenValues', 'getIgnoredChildrenFailures', 'getDependencies', 'getDependenciesCount',
+]);
 
 module.exports = {
   Queue,

@@ -1,21 +1,17 @@
 'use strict';
 
-// BullMQ methods bullrush does not implement yet: they fail loudly with a clear error
+// BullMQ methods bullrush does not implement yet: they reject loudly with a clear error
 // instead of being silently absent (the types declare BullMQ's full surface).
 
 function notYet(className, method) {
   return new Error(`${className}.${method} is not supported by bullrush yet`);
 }
 
-/** Defines each named method on `cls.prototype` to reject (or throw, for `sync` ones). */
-function markUnsupported(cls, methods, { sync = [] } = {}) {
+/** Defines each named method on `cls.prototype` to reject. */
+function markUnsupported(cls, methods) {
   for (const name of methods) {
     Object.defineProperty(cls.prototype, name, {
-      value: sync.includes(name)
-        ? () => {
-            throw notYet(cls.name, name);
-          }
-        : () => Promise.reject(notYet(cls.name, name)),
+      value: () => Promise.reject(notYet(cls.name, name)),
       writable: true,
       configurable: true,
     });
