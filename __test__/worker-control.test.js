@@ -625,6 +625,8 @@ describe(`moveToDelayed + DelayedError (${implLabel})`, () => {
     await waitFor(async () => (await stateOf(q, b.id)) === 'completed', 5000);
     assert.equal(await stateOf(q, a.id), 'delayed');
     await waitFor(async () => (await stateOf(q, a.id)) === 'completed', 10000);
+    // The worker's event follows the stored state by a moment.
+    await waitFor(() => workerEvents.completed.length === 2, 5000);
     assert.equal(runs, 2);
     assert.deepEqual(
       workerEvents.completed.map(([job, result]) => [job.id, result]),
@@ -718,7 +720,8 @@ describe(`moveToWait + WaitingError (${implLabel})`, () => {
     assert.equal(done.attemptsStarted, 2);
     assert.equal(workerEvents.failed.length, 0);
     assert.equal(events.failed.length, 0);
-    assert.ok(events.waiting.some(([e]) => e.jobId === a.id && e.prev === 'active'));
+    // QueueEvents reads the stream on its own connection, a moment behind.
+    await waitFor(() => events.waiting.some(([e]) => e.jobId === a.id && e.prev === 'active'), 5000);
   });
 
   for (const [moverLib, processorLib, label] of [

@@ -55,6 +55,11 @@ pub(super) async fn run(shared: Arc<Shared>) {
         let Some(mut slots) = take_slots(&shared, &mut state).await else {
             continue;
         };
+        // A slot and a pause or close can arrive together: the state wins.
+        if shared.run_state() != RunState::Running {
+            drop(slots);
+            continue;
+        }
         if let Some(wait) = shared.rate_limit_wait() {
             drop(slots);
             sleep_unless_changed(&mut state, wait).await;
