@@ -212,19 +212,9 @@ class Worker extends EventEmitter {
   }
 
   _start(raw) {
-    const job = Job.fromNative(this, raw);
-    // As BullMQ: a signal only for processors that take one (a third parameter).
-    const controller = this.processFn.length >= 3 ? new AbortController() : undefined;
-    const entry = { job, customBackoff: raw.customBackoff, controller, reported: false };
-    this._jobs.set(job.id, entry);
-    this.emit('active', job, 'waiting');
-    let pending;
-    try {
-      pending = Promise.resolve(this.processFn(job, job.token, controller && controller.signal));
-    } catch (err) {
-      pending = Promise.reject(err);
-    }
-    pending.then(
+    const controller = this._controller();
+    const entry = this._track(raw, controller);
+    this._process(entry.job, entry.job.token, controller).then(
       (result) => this._completed(entry, result),
       (err) => this._failed(entry, err),
     );
@@ -233,21 +223,9 @@ class Worker extends EventEmitter {
   // One delivery in batch mode is one batch: the processor gets its jobs and answers with
   // one result per job (an Error fails that job), or throws to fail them all.
   _startBatch(raws) {
-    const controller = this.processFn.length >= 3 ? new AbortController() : undefined;
-    const entries = raws.map((raw) => {
-      const job = Job.fromNative(this, raw);
-      const entry = { job, customBackoff: raw.customBackoff, controller, reported: false };
-      this._jobs.set(job.id, entry);
-      this.emit('active', job, 'waiting');
-      return entry;
-    });
-    let pending;
-    try {
-      pending = Promise.resolve(this.processFn(entries.map((e) => e.job), undefined, controller && controller.signal));
-    } catch (err) {
-      pending = Promise.reject(err);
-    }
-    pending.then(
+    const controller = this._controller();
+    const entries = raws.map((raw) => this._track(raw, controller));
+    this._process(entries.map((e) => e.job), undefined, controller).then(
       (results) =>
         entries.forEach((entry, i) => {
           const result = Array.isArray(results) ? results[i] : undefined;
@@ -256,6 +234,29 @@ class Worker extends EventEmitter {
         }),
       (err) => entries.forEach((entry) => this._failed(entry, err)),
     );
+  }
+
+  // As BullMQ: a signal only for processors that take one (a third parameter).
+  _controller() {
+    return this.processFn.length >= 3 ? new AbortController() : undefined;
+  }
+
+  // Holds a delivered job as running and announces it.
+  _track(raw, controller) {
+    const job = Job.fromNative(this, raw);
+    const entry = { job, customBackoff: raw.customBackoff, controller, reported: false };
+    this._jobs.set(job.id, entry);
+    this.emit('active', job, 'waiting');
+    return entry;
+  }
+
+  // Calls the processor; a synchronous throw becomes a rejection.
+  _process(work, token, controller) {
+    try {
+      return Promise.resolve(this.processFn(work, token, controller && controller.signal));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   // The entry of the attempt of `jobId` delivered with `token`, while it is the latest.

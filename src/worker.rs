@@ -198,17 +198,6 @@ fn js_event(e: WorkerEvent) -> JsWorkerEvent {
     }
 }
 
-/// The number of slots a JS `concurrency` gives: BullMQ starts a job while fewer than
-/// `concurrency` run, so a fraction counts as the next whole number.
-fn slot_count(concurrency: f64) -> Result<usize> {
-    if !concurrency.is_finite() || concurrency < 1.0 {
-        return Err(js_error(bullrush_core::Error::InvalidArgument(
-            "concurrency must be a finite number greater than 0".into(),
-        )));
-    }
-    Ok(concurrency.ceil() as usize)
-}
-
 fn core_options(o: &JsWorkerOptions) -> Result<WorkerOptions> {
     let d = WorkerOptions::default();
     let ms = |v: Option<f64>, default: u64| v.map_or(default, |v| v.max(0.0) as u64);
@@ -222,7 +211,10 @@ fn core_options(o: &JsWorkerOptions) -> Result<WorkerOptions> {
     Ok(WorkerOptions {
         connection: connection(&o.connection)?,
         prefix: o.prefix.clone().unwrap_or(d.prefix),
-        concurrency: o.concurrency.map_or(Ok(d.concurrency), slot_count)?,
+        concurrency: o
+            .concurrency
+            .map_or(Ok(d.concurrency), WorkerOptions::concurrency_from_number)
+            .map_err(js_error)?,
         lock_duration: ms(o.lock_duration, d.lock_duration),
         lock_renew_time: o.lock_renew_time.map(|v| v.max(0.0) as u64),
         stalled_interval: ms(o.stalled_interval, d.stalled_interval),
@@ -240,20 +232,16 @@ fn core_options(o: &JsWorkerOptions) -> Result<WorkerOptions> {
         maximum_rate_limit_delay: ms(o.maximum_rate_limit_delay, d.maximum_rate_limit_delay),
         run_retry_delay: ms(o.run_retry_delay, d.run_retry_delay),
         timeout: o.timeout.map(|v| v.max(0.0) as u64),
-        batch: o.batch_size.map(|size| BatchOptions {
-            // A size that is not a whole number of at least 1 becomes 0, which the engine
-            // rejects with its message.
-            size: if size >= 1.0 && size.fract() == 0.0 {
-                size as usize
-            } else {
-                0
-            },
-            timeout: o.batch_timeout.map_or(0, |t| t.max(0.0) as u64),
-        }),
-        metrics: o.metrics_max_data_points.map(|n| MetricsOptions {
-            // Not a whole number: 0, which the engine rejects with its message.
-            max_data_points: if n.fract() == 0.0 { n as i64 } else { 0 },
-        }),
+        batch: o
+            .batch_size
+            .map(|size| BatchOptions::from_numbers(size, o.batch_timeout))
+            .transpose()
+            .map_err(js_error)?,
+        metrics: o
+            .metrics_max_data_points
+            .map(MetricsOptions::from_number)
+            .transpose()
+            .map_err(js_error)?,
     })
 }
 
@@ -302,7 +290,7 @@ impl NativeWorker {
     #[napi]
     pub fn set_concurrency(&self, concurrency: f64) -> Result<()> {
         self.inner
-            .set_concurrency(slot_count(concurrency)?)
+            .set_concurrency(WorkerOptions::concurrency_from_number(concurrency).map_err(js_error)?)
             .map_err(js_error)
     }
 

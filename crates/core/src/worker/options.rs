@@ -79,15 +79,59 @@ impl Default for WorkerOptions {
     }
 }
 
+const BATCH_SIZE_MESSAGE: &str = "batch size must be an integer greater than 0";
+const MAX_DATA_POINTS_MESSAGE: &str = "metrics.maxDataPoints must be an integer greater than 0";
+
+fn concurrency_error() -> Error {
+    Error::InvalidArgument("concurrency must be a finite number greater than 0".into())
+}
+
+/// A whole number of at least 1 given as any number, or `message` as the error.
+fn count_from_number(value: f64, message: &str) -> Result<usize> {
+    if value >= 1.0 && value.fract() == 0.0 && value.is_finite() {
+        return Ok(value as usize);
+    }
+    Err(Error::InvalidArgument(message.into()))
+}
+
+impl BatchOptions {
+    /// Batch options given as any numbers (as JS gives them): `size` must be a whole
+    /// number of at least 1; a missing or negative `timeout` is 0.
+    pub fn from_numbers(size: f64, timeout: Option<f64>) -> Result<BatchOptions> {
+        Ok(BatchOptions {
+            size: count_from_number(size, BATCH_SIZE_MESSAGE)?,
+            timeout: timeout.map_or(0, |t| t.max(0.0) as u64),
+        })
+    }
+}
+
+impl MetricsOptions {
+    /// Metrics options from a `maxDataPoints` given as any number: a whole number of at
+    /// least 1.
+    pub fn from_number(max_data_points: f64) -> Result<MetricsOptions> {
+        Ok(MetricsOptions {
+            max_data_points: count_from_number(max_data_points, MAX_DATA_POINTS_MESSAGE)? as i64,
+        })
+    }
+}
+
 impl WorkerOptions {
     /// Rejects a concurrency below 1, with BullMQ's message.
     pub fn check_concurrency(concurrency: usize) -> Result<()> {
         if concurrency == 0 {
-            return Err(Error::InvalidArgument(
-                "concurrency must be a finite number greater than 0".into(),
-            ));
+            return Err(concurrency_error());
         }
         Ok(())
+    }
+
+    /// A concurrency given as any number (as JS gives it) as a job count: a fraction
+    /// counts as the next whole number, since BullMQ starts a job while fewer than
+    /// `concurrency` run.
+    pub fn concurrency_from_number(value: f64) -> Result<usize> {
+        if !value.is_finite() || value < 1.0 {
+            return Err(concurrency_error());
+        }
+        Ok(value.ceil() as usize)
     }
 
     /// How many jobs a worker holds at `concurrency`: one per unit, or a batch per unit.
@@ -105,7 +149,7 @@ impl WorkerOptions {
         let invalid = |m: &str| Err(Error::InvalidArgument(m.into()));
         Self::check_concurrency(self.concurrency)?;
         if self.batch.is_some_and(|b| b.size == 0) {
-            return invalid("batch size must be an integer greater than 0");
+            return invalid(BATCH_SIZE_MESSAGE);
         }
         if self.timeout == Some(0) {
             return invalid("timeout must be a positive integer (ms)");
@@ -131,8 +175,30 @@ impl WorkerOptions {
             }
         }
         if self.metrics.is_some_and(|m| m.max_data_points < 1) {
-            return invalid("metrics.maxDataPoints must be an integer greater than 0");
+            return invalid(MAX_DATA_POINTS_MESSAGE);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_from_js_become_counts_or_errors() {
+        assert_eq!(WorkerOptions::concurrency_from_number(1.5).unwrap(), 2);
+        assert!(WorkerOptions::concurrency_from_number(0.5).is_err());
+        assert!(WorkerOptions::concurrency_from_number(f64::NAN).is_err());
+        let batch = BatchOptions::from_numbers(10.0, Some(-3.0)).unwrap();
+        assert_eq!((batch.size, batch.timeout), (10, 0));
+        for bad in [0.0, 2.5, f64::INFINITY] {
+            assert!(BatchOptions::from_numbers(bad, None).is_err(), "size {bad}");
+        }
+        assert_eq!(
+            MetricsOptions::from_number(60.0).unwrap().max_data_points,
+            60
+        );
+        assert!(MetricsOptions::from_number(1.5).is_err());
     }
 }
