@@ -176,13 +176,15 @@ impl NativeQueue {
         merge_defaults: bool,
     ) -> Result<()> {
         let opts = parse_json(&opts)?;
-        let defaults = defaults(merge_defaults);
-        let queue = self.inner.clone();
-        replier.spawn(request, async move {
-            let job = queue.add_with(&name, &data, &opts, defaults).await?;
-            Ok(vec![job.into()])
+        let answer = replier.answer(request);
+        let reply = Box::new(move |job: bullrush_core::Result<bullrush_core::Job>| {
+            answer(job.map(|job| vec![job.into()]))
         });
-        Ok(())
+        napi::bindgen_prelude::within_runtime_if_available(|| {
+            self.inner
+                .add_now(&name, &data, &opts, defaults(merge_defaults), reply)
+        })
+        .map_err(js_error)
     }
 
     /// Adds many jobs; the answer arrives on `replier` as request `request`.

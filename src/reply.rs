@@ -49,9 +49,18 @@ impl NativeReplier {
     where
         F: Future<Output = bullrush_core::Result<Vec<JsAdded>>> + Send + 'static,
     {
+        let answer = self.answer(request);
+        napi::bindgen_prelude::spawn(async move { answer(work.await) });
+    }
+
+    /// A function that sends its argument as the reply to `request`, from any thread.
+    pub(crate) fn answer(
+        &self,
+        request: u32,
+    ) -> impl FnOnce(bullrush_core::Result<Vec<JsAdded>>) + Send + 'static {
         let callback = self.callback.clone();
-        napi::bindgen_prelude::spawn(async move {
-            let reply = match work.await {
+        move |outcome| {
+            let reply = match outcome {
                 Ok(added) => JsReply {
                     request,
                     error: None,
@@ -64,6 +73,6 @@ impl NativeReplier {
                 },
             };
             callback.call(reply, ThreadsafeFunctionCallMode::NonBlocking);
-        });
+        }
     }
 }

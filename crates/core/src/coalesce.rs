@@ -1,105 +1,98 @@
-//! Coalesces concurrent `add` calls into shared script calls, without a task hop:
-//! the first caller leads and runs the batches; callers arriving meanwhile join the
-//! next batch and wait for their answer.
+//! Coalesces concurrent `add` calls into shared script calls: while one add call is in
+//! flight, the adds arriving meanwhile wait and go together in the next one, sent from
+//! the reply of the previous.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::oneshot;
-
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::options::NewJob;
 use crate::queue::QueueCore;
 
 /// How many jobs one add script call stores at most.
 pub(crate) const ADD_BATCH: usize = 1000;
 
+/// Receives the id an add was stored under (or the id that dropped it).
+pub(crate) type AddReply = Box<dyn FnOnce(Result<String>) + Send>;
+
 struct AddRequest {
     job: NewJob,
-    reply: oneshot::Sender<Result<String>>,
+    reply: AddReply,
 }
 
-/// Pending adds of one queue and whether a caller is running them.
+#[derive(Default)]
+struct AddState {
+    waiting: Vec<AddRequest>,
+    sending: bool,
+}
+
+/// Pending adds of one queue and whether a call of them is in flight.
 #[derive(Default)]
 pub(crate) struct AddCoalescer {
-    pending: Mutex<Vec<AddRequest>>,
-    leading: AtomicBool,
+    state: Mutex<AddState>,
 }
 
 impl AddCoalescer {
-    /// Stores `job`, alone or with the adds made meanwhile; returns its id.
-    pub async fn add(self: &Arc<Self>, core: &Arc<QueueCore>, job: NewJob) -> Result<String> {
-        let (reply, answer) = oneshot::channel();
-        self.queue().push(AddRequest { job, reply });
-        self.lead(core).await;
-        answer.await.map_err(|_| Error::Closed)?
+    fn state(&self) -> MutexGuard<'_, AddState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs batches while nobody else does, until no add is left waiting.
-    async fn lead(self: &Arc<Self>, core: &Arc<QueueCore>) {
-        while !self.leading.swap(true, Ordering::AcqRel) {
-            let mut guard = LeadGuard {
-                coalescer: self.clone(),
-                core: core.clone(),
-                finished: false,
-            };
-            self.run_batches(core).await;
-            guard.finished = true;
-            drop(guard);
-            if self.queue().is_empty() {
+    /// Stores `job`, alone or with the adds made meanwhile; its id goes to `reply`.
+    pub fn submit(self: &Arc<Self>, core: &Arc<QueueCore>, job: NewJob, reply: AddReply) {
+        let batch = {
+            let mut state = self.state();
+            state.waiting.push(AddRequest { job, reply });
+            if state.sending {
                 return;
             }
-        }
+            state.sending = true;
+            take_batch(&mut state)
+        };
+        self.send(core, batch);
     }
 
-    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<AddRequest>> {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    fn send(self: &Arc<Self>, core: &Arc<QueueCore>, batch: Vec<AddRequest>) {
+        let call = core.add_call(batch.iter().map(|r| &r.job));
+        let (coalescer, owner) = (self.clone(), core.clone());
+        core.conn.send_script(
+            call,
+            Box::new(move |reply| {
+                coalescer.send_next(&owner);
+                let ids = reply.and_then(crate::queue::added_ids);
+                answer(batch, ids);
+            }),
+        );
     }
 
-    async fn run_batches(&self, core: &QueueCore) {
-        loop {
-            let batch: Vec<AddRequest> = {
-                let mut pending = self.queue();
-                let n = pending.len().min(ADD_BATCH);
-                pending.drain(..n).collect()
-            };
-            if batch.is_empty() {
+    /// Sends the adds that arrived while the last call was in flight, if any.
+    fn send_next(self: &Arc<Self>, core: &Arc<QueueCore>) {
+        let batch = {
+            let mut state = self.state();
+            if state.waiting.is_empty() {
+                state.sending = false;
                 return;
             }
-            let jobs: Vec<&NewJob> = batch.iter().map(|r| &r.job).collect();
-            match core.add_jobs(&jobs).await {
-                Ok(ids) => {
-                    for (req, id) in batch.into_iter().zip(ids) {
-                        let _ = req.reply.send(Ok(id));
-                    }
-                }
-                Err(err) => {
-                    for req in batch {
-                        let _ = req.reply.send(Err(err.clone()));
-                    }
-                }
-            }
-        }
+            take_batch(&mut state)
+        };
+        self.send(core, batch);
     }
 }
 
-/// Gives up the lead; a leader dropped mid-batch hands the waiting adds to a new one.
-struct LeadGuard {
-    coalescer: Arc<AddCoalescer>,
-    core: Arc<QueueCore>,
-    finished: bool,
+fn take_batch(state: &mut AddState) -> Vec<AddRequest> {
+    let n = state.waiting.len().min(ADD_BATCH);
+    state.waiting.drain(..n).collect()
 }
 
-impl Drop for LeadGuard {
-    fn drop(&mut self) {
-        self.coalescer.leading.store(false, Ordering::Release);
-        if self.finished || self.coalescer.queue().is_empty() {
-            return;
+fn answer(batch: Vec<AddRequest>, ids: Result<Vec<String>>) {
+    match ids {
+        Ok(ids) => {
+            for (request, id) in batch.into_iter().zip(ids) {
+                (request.reply)(Ok(id));
+            }
         }
-        let coalescer = self.coalescer.clone();
-        let core = self.core.clone();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move { coalescer.lead(&core).await });
+        Err(err) => {
+            for request in batch {
+                (request.reply)(Err(err.clone()));
+            }
         }
     }
 }

@@ -1,13 +1,17 @@
 //! Connection options and the connections a queue, worker or listener opens.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
-use redis::AsyncConnectionConfig;
+use redis::aio::{
+    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
+};
+use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, Value};
 
 use crate::error::{Error, Result};
+use crate::link::{Link, Reply, Request};
+use crate::scripts::ScriptCall;
 
 /// Where and how to reach Redis.
 #[derive(Debug, Clone, PartialEq)]
@@ -233,20 +237,25 @@ impl ConnectionOptions {
 
     /// Turns a Redis client error into an engine error that names this server.
     pub fn error(&self, err: redis::RedisError) -> Error {
-        if err.is_connection_refusal() {
-            return Error::Connection {
-                addr: self.addr(),
-                message: "ECONNREFUSED".into(),
-            };
-        }
-        if err.is_io_error() || err.is_connection_dropped() || err.is_timeout() {
-            return Error::Connection {
-                addr: self.addr(),
-                message: err.to_string(),
-            };
-        }
-        Error::Redis(err.to_string())
+        connection_error(&self.addr(), err)
     }
+}
+
+/// Turns a Redis client error into an engine error that names the server at `addr`.
+pub(crate) fn connection_error(addr: &str, err: redis::RedisError) -> Error {
+    if err.is_connection_refusal() {
+        return Error::Connection {
+            addr: addr.to_string(),
+            message: "ECONNREFUSED".into(),
+        };
+    }
+    if err.is_io_error() || err.is_connection_dropped() || err.is_timeout() {
+        return Error::Connection {
+            addr: addr.to_string(),
+            message: err.to_string(),
+        };
+    }
+    Error::Redis(err.to_string())
 }
 
 /// Whether a command failed because the connection had already died (redis-rs reports a
@@ -309,20 +318,98 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A lazily opened, self-reconnecting connection shared by all non-blocking commands.
+/// A lazily opened, self-reconnecting connection shared by all non-blocking commands:
+/// our own link over plain TCP, redis-rs's connection manager over TLS.
 #[derive(Debug)]
 pub struct Connection {
     options: ConnectionOptions,
+    addr: Arc<str>,
+    link: Option<Link>,
     manager: RwLock<Option<ConnectionManager>>,
-    /// Held while the connection is being opened, so only one caller opens it.
+    /// Held while the manager is being opened, so only one caller opens it.
     opening: tokio::sync::Mutex<()>,
     closed: AtomicBool,
+}
+
+/// Receives a script call's reply.
+pub type ScriptReply = Box<dyn FnOnce(Result<Value>) + Send>;
+
+fn manager_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_response_timeout(None)
+        .set_connection_timeout(Some(Duration::from_secs(10)))
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_secs(2))
+}
+
+fn closed_error() -> redis::RedisError {
+    std::io::Error::new(std::io::ErrorKind::NotConnected, "Connection is closed.").into()
+}
+
+/// Runs a script call on `conn`, loading the script when Redis does not have it.
+async fn invoke_on<C: ConnectionLike + Send>(
+    conn: &mut C,
+    call: &ScriptCall,
+) -> redis::RedisResult<Value> {
+    let cmd = call.cmd();
+    match cmd.query_async::<Value>(conn).await {
+        Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+            call.lua().load_async(conn).await?;
+            cmd.query_async(conn).await
+        }
+        other => other,
+    }
+}
+
+/// A handle on the shared connection, usable as a redis-rs connection.
+#[derive(Clone)]
+pub enum Shared {
+    Link(Link, i64),
+    Manager(ConnectionManager),
+}
+
+impl ConnectionLike for Shared {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Shared::Manager(m) => m.req_packed_command(cmd),
+            Shared::Link(link, _) => Box::pin(async move {
+                let mut replies = link.request(cmd.get_packed_command(), 1).await?;
+                replies.pop().unwrap_or(Value::Nil).extract_error()
+            }),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Shared::Manager(m) => m.req_packed_commands(cmd, offset, count),
+            Shared::Link(link, _) => Box::pin(async move {
+                let replies = link
+                    .request(cmd.get_packed_pipeline(), offset + count)
+                    .await?;
+                Ok(replies.into_iter().skip(offset).collect())
+            }),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Shared::Manager(m) => m.get_db(),
+            Shared::Link(_, db) => *db,
+        }
+    }
 }
 
 impl Connection {
     /// Prepares a connection; nothing is opened until the first command.
     pub fn new(options: ConnectionOptions) -> Connection {
         Connection {
+            link: options.tls.is_none().then(|| Link::new(options.clone())),
+            addr: options.addr().into(),
             options,
             manager: RwLock::new(None),
             opening: tokio::sync::Mutex::new(()),
@@ -334,6 +421,9 @@ impl Connection {
     /// later commands fail with `Error::Closed`.
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
+        if let Some(link) = &self.link {
+            link.close();
+        }
         self.manager
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -352,8 +442,35 @@ impl Connection {
         &self.options
     }
 
-    /// The shared multiplexed connection, opened on first use.
-    pub async fn get(&self) -> Result<ConnectionManager> {
+    /// The shared connection, opened on first use.
+    pub async fn get(&self) -> Result<Shared> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        if let Some(link) = &self.link {
+            link.connect().await.map_err(|e| self.options.error(e))?;
+            return Ok(Shared::Link(link.clone(), self.options.db));
+        }
+        self.manager().await.map(Shared::Manager)
+    }
+
+    /// The manager's opening as a future that owns what it needs.
+    fn manager_handle(
+        &self,
+    ) -> impl std::future::Future<Output = redis::RedisResult<ConnectionManager>> + Send + 'static
+    {
+        let current = self.current();
+        let client = self.options.client();
+        async move {
+            if let Some(m) = current {
+                return Ok(m);
+            }
+            let client = client.map_err(|_| closed_error())?;
+            ConnectionManager::new_with_config(client, manager_config()).await
+        }
+    }
+
+    async fn manager(&self) -> Result<ConnectionManager> {
         if let Some(manager) = self.current() {
             return Ok(manager);
         }
@@ -364,12 +481,7 @@ impl Connection {
         if let Some(manager) = self.current() {
             return Ok(manager);
         }
-        let config = ConnectionManagerConfig::new()
-            .set_response_timeout(None)
-            .set_connection_timeout(Some(Duration::from_secs(10)))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_secs(2));
-        let manager = ConnectionManager::new_with_config(self.options.client()?, config)
+        let manager = ConnectionManager::new_with_config(self.options.client()?, manager_config())
             .await
             .map_err(|e| self.options.error(e))?;
         let mut slot = self.manager.write().unwrap_or_else(|e| e.into_inner());
@@ -378,6 +490,39 @@ impl Connection {
         }
         *slot = Some(manager.clone());
         Ok(manager)
+    }
+
+    /// Sends a script call from this thread when the link is open, so the command
+    /// reaches Redis without a hop to the runtime; otherwise from the runtime, which the
+    /// caller must have entered. The reply goes to `reply`.
+    pub fn send_script(&self, call: ScriptCall, reply: ScriptReply) {
+        let addr = self.addr.clone();
+        let mapped: Reply = Box::new(move |r| reply(r.map_err(|e| connection_error(&addr, e))));
+        if let Some(link) = &self.link {
+            if self.closed.load(Ordering::Acquire) {
+                return mapped(Err(closed_error()));
+            }
+            return link.send_soon(Request::one(call.packed(), Some(call.lua()), mapped));
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return mapped(Err(closed_error()));
+        };
+        let manager = self.manager_handle();
+        runtime.spawn(async move {
+            let result = match manager.await {
+                Ok(mut m) => invoke_on(&mut m, &call).await,
+                Err(e) => Err(e),
+            };
+            mapped(result);
+        });
+    }
+
+    /// Runs a script call and returns its reply.
+    pub async fn invoke(&self, call: &ScriptCall) -> Result<Value> {
+        let mut conn = self.get().await?;
+        invoke_on(&mut conn, call)
+            .await
+            .map_err(|e| self.options.error(e))
     }
 
     /// Opens a dedicated connection for blocking commands, named with `CLIENT SETNAME`.

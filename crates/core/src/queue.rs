@@ -3,18 +3,17 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use redis::aio::ConnectionManager;
 use redis::{FromRedisValue, Value};
 use serde_json::Value as Json;
 use tokio::sync::OnceCell;
 
 use crate::coalesce::{AddCoalescer, ADD_BATCH};
-use crate::connection::{Connection, ConnectionOptions};
+use crate::connection::{Connection, ConnectionOptions, Shared};
 use crate::error::{Error, Result};
 use crate::job::{value_int, value_string, Job};
 use crate::keys::{JobState, QueueKeys};
 use crate::options::{prepare_job, AddContext, NewJob};
-use crate::scripts;
+use crate::scripts::{self, ScriptCall};
 
 /// The `version` a bullrush queue writes into the queue's meta hash.
 pub const VERSION: &str = concat!("bullrush:", env!("CARGO_PKG_VERSION"));
@@ -70,6 +69,11 @@ pub enum Defaults {
 /// Counts of jobs per state, in the order asked.
 pub type JobCounts = Vec<(String, i64)>;
 
+/// The ids an add script call answered with.
+pub(crate) fn added_ids(reply: Value) -> Result<Vec<String>> {
+    Vec::<String>::from_redis_value(reply).map_err(|e| Error::Redis(e.to_string()))
+}
+
 /// Whether and how a job has finished.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Finished {
@@ -107,7 +111,7 @@ impl QueueCore {
         format!("{}:{encoded}", self.prefix)
     }
 
-    pub async fn conn(&self) -> Result<ConnectionManager> {
+    pub async fn conn(&self) -> Result<Shared> {
         self.conn.get().await
     }
 
@@ -133,7 +137,7 @@ impl QueueCore {
     /// is sent once more on a new one.
     async fn resend_once<T, F, Fut>(&self, send: F) -> Result<T>
     where
-        F: Fn(ConnectionManager) -> Fut,
+        F: Fn(Shared) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
         let conn = self.conn().await?;
@@ -144,11 +148,11 @@ impl QueueCore {
         .map_err(|e| self.conn.options().error(e))
     }
 
-    /// Stores a batch of prepared jobs in one script call; returns their ids.
-    pub async fn add_jobs(&self, jobs: &[&NewJob]) -> Result<Vec<String>> {
+    /// The script call that stores a batch of prepared jobs.
+    pub fn add_call<'a>(&self, jobs: impl ExactSizeIterator<Item = &'a NewJob>) -> ScriptCall {
         let k = &self.keys;
-        let mut inv = scripts::ADD_JOBS.prepare_invoke();
-        inv.key(&k.wait)
+        let mut call = ScriptCall::new(&scripts::ADD_JOBS);
+        call.key(&k.wait)
             .key(&k.active)
             .key(&k.prioritized)
             .key(&k.pc)
@@ -160,7 +164,7 @@ impl QueueCore {
             .arg(&k.base)
             .arg(jobs.len());
         for job in jobs {
-            inv.arg(job.id.as_deref().unwrap_or(""))
+            call.arg(job.id.as_deref().unwrap_or(""))
                 .arg(&job.name)
                 .arg(&job.data)
                 .arg(&job.opts)
@@ -169,14 +173,23 @@ impl QueueCore {
                 .arg(job.priority)
                 .arg(if job.lifo { "1" } else { "0" });
             match &job.dedup {
-                Some(d) => inv
+                Some(d) => call
                     .arg(&d.id)
                     .arg(d.ttl.map(|t| t.to_string()).unwrap_or_default())
                     .arg(d.mode()),
-                None => inv.arg("").arg("").arg(""),
+                None => call.arg("").arg("").arg(""),
             };
         }
-        self.invoke(&inv).await
+        call
+    }
+
+    /// Stores a batch of prepared jobs in one script call; returns their ids.
+    pub async fn add_jobs(&self, jobs: &[&NewJob]) -> Result<Vec<String>> {
+        let reply = self
+            .conn
+            .invoke(&self.add_call(jobs.iter().copied()))
+            .await?;
+        added_ids(reply)
     }
 
     /// Reads one job's hash.
@@ -318,8 +331,48 @@ impl Queue {
         self.check_open()?;
         let job = self.prepare_with(name, data, opts, defaults)?;
         self.wait_until_ready().await?;
-        let id = self.inner.adds.add(&self.inner.core, job.clone()).await?;
-        Ok(stored_job(id, job))
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(job, Box::new(move |job| drop(tx.send(job))));
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Adds one job and hands the stored job to `reply`. Once the queue is ready and its
+    /// connection open, the add is written to Redis before this returns; call it within
+    /// the runtime. Bad input is refused here, before anything is sent.
+    pub fn add_now(
+        &self,
+        name: &str,
+        data: &str,
+        opts: &Json,
+        defaults: Defaults,
+        reply: Box<dyn FnOnce(Result<Job>) + Send>,
+    ) -> Result<()> {
+        self.check_open()?;
+        let job = self.prepare_with(name, data, opts, defaults)?;
+        if self.inner.meta.initialized() {
+            self.submit(job, reply);
+            return Ok(());
+        }
+        let queue = self.clone();
+        tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::Closed)?
+            .spawn(async move {
+                match queue.wait_until_ready().await {
+                    Ok(()) => queue.submit(job, reply),
+                    Err(err) => reply(Err(err)),
+                }
+            });
+        Ok(())
+    }
+
+    fn submit(&self, job: NewJob, reply: Box<dyn FnOnce(Result<Job>) + Send>) {
+        let stored = job.clone();
+        let core = &self.inner.core;
+        self.inner.adds.submit(
+            core,
+            job,
+            Box::new(move |id| reply(id.map(|id| stored_job(id, stored)))),
+        );
     }
 
     /// Adds many jobs over the queue's default options, in as few script calls as

@@ -1,15 +1,46 @@
 //! Our Lua scripts, each prepended with the shared helpers (and the includes it names) and
 //! invoked by EVALSHA.
 
+use std::ops::Deref;
 use std::sync::LazyLock;
 
-use redis::Script;
+use redis::{Script, ToRedisArgs};
+
+use crate::resp;
+
+/// One of our scripts: its source text and its `redis::Script`.
+pub struct Lua {
+    code: &'static str,
+    script: Script,
+}
+
+impl Lua {
+    fn new(code: &'static str) -> Lua {
+        Lua {
+            code,
+            script: Script::new(code),
+        }
+    }
+
+    /// The script's full source text.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl Deref for Lua {
+    type Target = Script;
+
+    fn deref(&self) -> &Script {
+        &self.script
+    }
+}
 
 macro_rules! script {
     ($name:ident, $file:literal $(, $include:literal)*) => {
         #[doc = concat!("The `", $file, "` script.")]
-        pub static $name: LazyLock<Script> = LazyLock::new(|| {
-            Script::new(concat!(
+        pub static $name: LazyLock<Lua> = LazyLock::new(|| {
+            Lua::new(concat!(
                 include_str!("scripts/includes/common.lua"),
                 "\n",
                 $(include_str!(concat!("scripts/includes/", $include)), "\n",)*
@@ -45,3 +76,68 @@ script!(CLEAN_JOBS, "clean_jobs.lua", "remove.lua");
 script!(MOVE_JOBS_TO_WAIT, "move_jobs_to_wait.lua");
 script!(GET_RANGES, "get_ranges.lua");
 script!(RATE_LIMIT_TTL, "rate_limit_ttl.lua");
+
+/// A call of one of our scripts on the hot paths, sent as EVALSHA (and loaded on
+/// NOSCRIPT) by whichever connection carries it.
+pub struct ScriptCall {
+    lua: &'static Lua,
+    keys: Vec<Vec<u8>>,
+    args: Vec<Vec<u8>>,
+}
+
+impl ScriptCall {
+    /// A call of `lua` with no keys or arguments yet.
+    pub fn new(lua: &'static Lua) -> ScriptCall {
+        ScriptCall {
+            lua,
+            keys: Vec::new(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Adds a key.
+    pub fn key<T: ToRedisArgs>(&mut self, key: T) -> &mut Self {
+        key.write_redis_args(&mut self.keys);
+        self
+    }
+
+    /// Adds an argument.
+    pub fn arg<T: ToRedisArgs>(&mut self, arg: T) -> &mut Self {
+        arg.write_redis_args(&mut self.args);
+        self
+    }
+
+    /// The script this calls.
+    pub fn lua(&self) -> &'static Lua {
+        self.lua
+    }
+
+    /// The EVALSHA command, packed for the wire.
+    pub fn packed(&self) -> Vec<u8> {
+        let size: usize = self
+            .keys
+            .iter()
+            .chain(&self.args)
+            .map(|a| a.len() + 16)
+            .sum();
+        let mut out = Vec::with_capacity(size + 96);
+        resp::push_array(&mut out, 3 + self.keys.len() + self.args.len());
+        resp::push_bulk(&mut out, b"EVALSHA");
+        resp::push_bulk(&mut out, self.lua.get_hash().as_bytes());
+        resp::push_bulk(&mut out, self.keys.len().to_string().as_bytes());
+        for part in self.keys.iter().chain(&self.args) {
+            resp::push_bulk(&mut out, part);
+        }
+        out
+    }
+
+    /// The EVALSHA command, for a redis-rs connection.
+    pub fn cmd(&self) -> redis::Cmd {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(self.lua.get_hash()).arg(self.keys.len());
+        for part in self.keys.iter().chain(&self.args) {
+            cmd.arg(part.as_slice());
+        }
+        cmd
+    }
+}

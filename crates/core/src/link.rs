@@ -1,0 +1,475 @@
+//! `Link`: a pipelined connection to Redis over plain TCP. The calling thread writes each
+//! command straight onto the socket, so a call from the JS thread reaches Redis without
+//! first waking the runtime; one runtime task reads the replies and hands each to the
+//! caller that sent its command, in order.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use redis::{ErrorKind, RedisError, RedisResult, ServerErrorKind, Value};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+
+use crate::connection::ConnectionOptions;
+use crate::resp;
+use crate::scripts::Lua;
+
+/// Receives the reply to one command.
+pub type Reply = Box<dyn FnOnce(RedisResult<Value>) + Send>;
+
+/// How long opening the connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The smallest read from the socket.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Packed command bytes, how many replies they produce, and where the replies go.
+pub struct Request {
+    packed: Vec<u8>,
+    replies: usize,
+    script: Option<&'static Lua>,
+    deliver: Deliver,
+}
+
+impl Request {
+    /// One command whose reply goes to `reply`; with `script`, a NOSCRIPT reply loads
+    /// that script and sends the command again.
+    pub fn one(packed: Vec<u8>, script: Option<&'static Lua>, reply: Reply) -> Request {
+        Request {
+            packed,
+            replies: 1,
+            script,
+            deliver: Deliver::One(reply),
+        }
+    }
+}
+
+impl Request {
+    fn fail(self, err: &RedisError) {
+        match self.deliver {
+            Deliver::One(reply) => reply(Err(err.clone())),
+            Deliver::All(tx) => {
+                let _ = tx.send(Err(err.clone()));
+            }
+        }
+    }
+}
+
+enum Deliver {
+    One(Reply),
+    All(oneshot::Sender<RedisResult<Vec<Value>>>),
+}
+
+/// A request written to the socket, waiting for its replies.
+struct Pending {
+    expect: usize,
+    got: Vec<Value>,
+    /// The script and command to send again after a NOSCRIPT reply.
+    retry: Option<(&'static Lua, Vec<u8>)>,
+    deliver: Deliver,
+}
+
+impl Pending {
+    fn fail(self, err: &RedisError) {
+        match self.deliver {
+            Deliver::One(reply) => reply(Err(err.clone())),
+            Deliver::All(tx) => {
+                let _ = tx.send(Err(err.clone()));
+            }
+        }
+    }
+}
+
+/// An open connection: its write half, the replies owed, and bytes the socket did not
+/// take yet.
+struct Up {
+    writer: Arc<OwnedWriteHalf>,
+    runtime: Handle,
+    generation: u64,
+    pending: VecDeque<Pending>,
+    backlog: Vec<u8>,
+    /// Whether the flush task owns writing (then new bytes queue behind the backlog).
+    flushing: bool,
+}
+
+struct Inner {
+    options: ConnectionOptions,
+    up: Mutex<Option<Up>>,
+    opening: tokio::sync::Mutex<()>,
+    closing: AtomicBool,
+    generations: AtomicU64,
+}
+
+/// A lazily opened, reopened-on-demand pipelined connection.
+#[derive(Clone)]
+pub struct Link {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Link")
+            .field("addr", &self.inner.options.addr())
+            .finish()
+    }
+}
+
+fn closed_error() -> RedisError {
+    io::Error::new(io::ErrorKind::NotConnected, "Connection is closed.").into()
+}
+
+impl Link {
+    /// Prepares a link; nothing is opened until `connect`.
+    pub fn new(options: ConnectionOptions) -> Link {
+        Link {
+            inner: Arc::new(Inner {
+                options,
+                up: Mutex::new(None),
+                opening: tokio::sync::Mutex::new(()),
+                closing: AtomicBool::new(false),
+                generations: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, Option<Up>> {
+        self.inner.up.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether commands can be written now.
+    pub fn is_up(&self) -> bool {
+        self.state().is_some()
+    }
+
+    /// Opens the connection unless it is open; fails once the link is closed.
+    pub async fn connect(&self) -> RedisResult<()> {
+        if self.is_up() {
+            return Ok(());
+        }
+        let _opening = self.inner.opening.lock().await;
+        if self.inner.closing.load(Ordering::Acquire) {
+            return Err(closed_error());
+        }
+        if self.is_up() {
+            return Ok(());
+        }
+        let stream = open(&self.inner.options).await?;
+        let (reader, writer) = stream.into_split();
+        let generation = self.inner.generations.fetch_add(1, Ordering::AcqRel) + 1;
+        *self.state() = Some(Up {
+            writer: Arc::new(writer),
+            runtime: Handle::current(),
+            generation,
+            pending: VecDeque::new(),
+            backlog: Vec::new(),
+            flushing: false,
+        });
+        tokio::spawn(read_replies(self.clone(), reader, generation));
+        Ok(())
+    }
+
+    /// Writes the request now if the connection is open; hands it back otherwise.
+    pub fn try_send(&self, request: Request) -> Result<(), Request> {
+        if self.inner.closing.load(Ordering::Acquire) {
+            return Err(request);
+        }
+        let mut state = self.state();
+        let Some(up) = state.as_mut() else {
+            return Err(request);
+        };
+        let broken = self.write(up, &request.packed).err();
+        let retry = request.script.map(|s| (s, request.packed));
+        up.pending.push_back(Pending {
+            expect: request.replies,
+            got: Vec::with_capacity(request.replies),
+            retry,
+            deliver: request.deliver,
+        });
+        if let Some(err) = broken {
+            let generation = up.generation;
+            drop(state);
+            self.fail(generation, err.into());
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes` after anything still queued; starts the flush task when the socket
+    /// does not take them all at once.
+    fn write(&self, up: &mut Up, bytes: &[u8]) -> io::Result<()> {
+        if up.flushing {
+            up.backlog.extend_from_slice(bytes);
+            return Ok(());
+        }
+        let written = match up.writer.try_write(bytes) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(e) => return Err(e),
+        };
+        if written < bytes.len() {
+            up.backlog.extend_from_slice(&bytes[written..]);
+            up.flushing = true;
+            up.runtime
+                .spawn(flush(self.clone(), up.writer.clone(), up.generation));
+        }
+        Ok(())
+    }
+
+    /// Writes the request now if the connection is open; otherwise opens it from the
+    /// runtime (which the caller must have entered) and sends it then.
+    pub fn send_soon(&self, request: Request) {
+        let Err(request) = self.try_send(request) else {
+            return;
+        };
+        match Handle::try_current() {
+            Ok(runtime) => {
+                let link = self.clone();
+                runtime.spawn(async move { link.send(request).await });
+            }
+            Err(_) => request.fail(&closed_error()),
+        }
+    }
+
+    /// Sends the request, opening the connection first when needed.
+    pub async fn send(&self, request: Request) {
+        let mut request = request;
+        loop {
+            match self.try_send(request) {
+                Ok(()) => return,
+                Err(back) => request = back,
+            }
+            if let Err(err) = self.connect().await {
+                return request.fail(&err);
+            }
+        }
+    }
+
+    /// Sends packed commands producing `replies` replies and returns them all, server
+    /// errors included as values.
+    pub async fn request(&self, packed: Vec<u8>, replies: usize) -> RedisResult<Vec<Value>> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Request {
+            packed,
+            replies,
+            script: None,
+            deliver: Deliver::All(tx),
+        })
+        .await;
+        rx.await.map_err(|_| closed_error())?
+    }
+
+    /// Refuses new commands and closes the socket once the replies owed have arrived.
+    pub fn close(&self) {
+        self.inner.closing.store(true, Ordering::Release);
+        let mut state = self.state();
+        if state.as_ref().is_some_and(|up| up.pending.is_empty()) {
+            state.take();
+        }
+    }
+
+    /// Hands one reply to the request at the front of the queue.
+    fn deliver(&self, generation: u64, value: Value) {
+        let finished = {
+            let mut state = self.state();
+            let Some(up) = state.as_mut().filter(|up| up.generation == generation) else {
+                return;
+            };
+            let Some(front) = up.pending.front_mut() else {
+                return;
+            };
+            front.got.push(value);
+            if front.got.len() < front.expect {
+                return;
+            }
+            let finished = up.pending.pop_front();
+            if up.pending.is_empty() && self.inner.closing.load(Ordering::Acquire) {
+                state.take();
+            }
+            finished
+        };
+        if let Some(pending) = finished {
+            self.complete(pending);
+        }
+    }
+
+    fn complete(&self, mut pending: Pending) {
+        match pending.deliver {
+            Deliver::All(tx) => {
+                let _ = tx.send(Ok(pending.got));
+            }
+            Deliver::One(reply) => {
+                let value = pending.got.pop().unwrap_or(Value::Nil);
+                match (value.extract_error(), pending.retry) {
+                    (Err(err), Some((script, packed))) if is_no_script(&err) => {
+                        self.load_and_resend(script, packed, reply)
+                    }
+                    (result, _) => reply(result),
+                }
+            }
+        }
+    }
+
+    /// Loads `script` and sends its call again, both pipelined.
+    fn load_and_resend(&self, script: &'static Lua, packed: Vec<u8>, reply: Reply) {
+        let load = resp::pack_load(script.code());
+        let ignore: Reply = Box::new(|_| {});
+        let sent = self
+            .try_send(Request::one(load, None, ignore))
+            .and_then(|()| self.try_send(Request::one(packed, None, reply)));
+        if let Err(request) = sent {
+            request.fail(&closed_error());
+        }
+    }
+
+    /// Drops the connection of `generation`; every reply owed on it fails with `err`.
+    fn fail(&self, generation: u64, err: RedisError) {
+        let lost = {
+            let mut state = self.state();
+            if state.as_ref().map(|up| up.generation) != Some(generation) {
+                return;
+            }
+            state.take().map(|up| up.pending).unwrap_or_default()
+        };
+        for pending in lost {
+            pending.fail(&err);
+        }
+    }
+}
+
+fn is_no_script(err: &RedisError) -> bool {
+    err.kind() == ErrorKind::Server(ServerErrorKind::NoScript)
+}
+
+/// Connects and authenticates; selects the database.
+async fn open(options: &ConnectionOptions) -> RedisResult<TcpStream> {
+    let connecting = TcpStream::connect((options.host.as_str(), options.port));
+    let mut stream = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
+    stream.set_nodelay(true)?;
+    let mut hello = redis::Pipeline::new();
+    if let Some(password) = &options.password {
+        let auth = hello.cmd("AUTH");
+        if let Some(username) = &options.username {
+            auth.arg(username);
+        }
+        auth.arg(password);
+    }
+    if options.db != 0 {
+        hello.cmd("SELECT").arg(options.db);
+    }
+    let expect = hello.len();
+    if expect == 0 {
+        return Ok(stream);
+    }
+    stream.write_all(&hello.get_packed_pipeline()).await?;
+    let mut buf = Vec::new();
+    let mut got = 0;
+    while got < expect {
+        stream.readable().await?;
+        match read_some(&stream, &mut buf) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e.into()),
+        }
+        let mut at = 0;
+        while let Some(end) = resp::frame_end(&buf[at..]) {
+            resp::parse(&buf[at..at + end])?.extract_error()?;
+            at += end;
+            got += 1;
+        }
+        buf.drain(..at);
+    }
+    Ok(stream)
+}
+
+/// Reads what the socket has into `buf`; 0 at end of stream.
+fn read_some<S: ReadNow>(socket: &S, buf: &mut Vec<u8>) -> io::Result<usize> {
+    buf.reserve(READ_CHUNK.max(buf.len()));
+    socket.read_now(buf)
+}
+
+/// A socket that can be read without waiting.
+trait ReadNow {
+    fn read_now(&self, buf: &mut Vec<u8>) -> io::Result<usize>;
+}
+
+impl ReadNow for TcpStream {
+    fn read_now(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        self.try_read_buf(buf)
+    }
+}
+
+impl ReadNow for OwnedReadHalf {
+    fn read_now(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        self.try_read_buf(buf)
+    }
+}
+
+/// Reads replies until the connection ends, handing each to its request.
+async fn read_replies(link: Link, reader: OwnedReadHalf, generation: u64) {
+    let mut buf = Vec::new();
+    let err = loop {
+        if let Err(err) = reader.readable().await {
+            break err.into();
+        }
+        match read_some(&reader, &mut buf) {
+            Ok(0) => break io::Error::from(io::ErrorKind::UnexpectedEof).into(),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => break e.into(),
+        }
+        let mut at = 0;
+        let mut broken = None;
+        while let Some(end) = resp::frame_end(&buf[at..]) {
+            match resp::parse(&buf[at..at + end]) {
+                Ok(value) => link.deliver(generation, value),
+                Err(err) => {
+                    broken = Some(err);
+                    break;
+                }
+            }
+            at += end;
+        }
+        if let Some(err) = broken {
+            break err;
+        }
+        buf.drain(..at);
+    };
+    link.fail(generation, err);
+}
+
+/// Writes the backlog out as the socket takes it, until none is left.
+async fn flush(link: Link, writer: Arc<OwnedWriteHalf>, generation: u64) {
+    loop {
+        let bytes = {
+            let mut state = link.state();
+            let Some(up) = state.as_mut().filter(|up| up.generation == generation) else {
+                return;
+            };
+            if up.backlog.is_empty() {
+                up.flushing = false;
+                return;
+            }
+            std::mem::take(&mut up.backlog)
+        };
+        let mut at = 0;
+        while at < bytes.len() {
+            let written = match writer.writable().await {
+                Ok(()) => writer.try_write(&bytes[at..]),
+                Err(e) => Err(e),
+            };
+            match written {
+                Ok(n) => at += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return link.fail(generation, e.into()),
+            }
+        }
+    }
+}
