@@ -358,7 +358,7 @@ impl NativeWorker {
     /// Reports how attempts ended; cheap, no Redis round trip here.
     #[napi]
     pub fn report(&self, outcomes: Vec<JsOutcome>) {
-        for o in outcomes {
+        let outcomes = outcomes.into_iter().map(|o| {
             let outcome = match o.kind.as_str() {
                 "completed" => Outcome::Completed {
                     returnvalue: o.value.unwrap_or_else(|| "null".into()),
@@ -372,8 +372,9 @@ impl NativeWorker {
                     backoff_delay: o.backoff_delay.map(|d| d as i64),
                 }),
             };
-            self.reporter.report(o.id, o.token, outcome);
-        }
+            (o.id, o.token, outcome)
+        });
+        napi::bindgen_prelude::within_runtime_if_available(|| self.reporter.report_all(outcomes));
     }
 
     #[napi]

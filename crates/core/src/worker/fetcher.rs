@@ -13,7 +13,7 @@ use super::{RunState, Shared, WorkerEvent, WorkerOptions};
 use crate::error::{Error, Result};
 use crate::job::{value_int, value_string, Job};
 use crate::queue::QueueCore;
-use crate::scripts;
+use crate::scripts::{self, ScriptCall};
 
 /// What one fetch brought back.
 pub(crate) struct Fetched {
@@ -137,22 +137,27 @@ async fn sleep_unless_changed(state: &mut watch::Receiver<RunState>, d: Duration
 
 /// Moves up to `count` jobs into active under lock `token`.
 pub(crate) async fn fetch(shared: &Shared, count: usize, token: &str) -> Result<Fetched> {
-    let mut inv = scripts::FETCH_JOBS.prepare_invoke();
+    let mut call = ScriptCall::new(&scripts::FETCH_JOBS);
     push_fetch_args(
-        &mut inv,
+        &mut call,
         &shared.core,
         &shared.opts,
         crate::now_ms(),
         token,
         count,
     );
-    let reply: Vec<Value> = shared.core.invoke(&inv).await?;
+    let reply = shared.core.conn.invoke(&call).await?;
+    let Value::Array(reply) = reply else {
+        return Err(Error::Redis(
+            "unexpected reply from the fetch script".into(),
+        ));
+    };
     parse_fetched(&reply, 0)
 }
 
 /// The keys and arguments both fetching scripts start with (see `includes/fetch.lua`).
 pub(crate) fn push_fetch_args(
-    inv: &mut redis::ScriptInvocation<'_>,
+    inv: &mut ScriptCall,
     core: &QueueCore,
     o: &WorkerOptions,
     now: i64,

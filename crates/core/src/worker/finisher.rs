@@ -1,12 +1,13 @@
 //! Settles reported outcomes in batches, one script call per batch, fetching as many
-//! new jobs in the same call as the batch frees slots.
+//! new jobs in the same call as the batch frees slots. A report that finds a call free
+//! sends it from the reporting thread (the JS thread, for the binding), so it reaches
+//! Redis without a hop to the runtime; reports arriving while the calls are busy go
+//! together in the next one.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use redis::Value;
-use tokio::sync::mpsc;
 
 use super::fetcher::{parse_fetched, push_fetch_args};
 use super::outcome::{settle, Outcome, SettleKind, Settlement};
@@ -14,7 +15,7 @@ use super::{Phase, Report, RunState, Shared, WorkerEvent, WorkerOptions};
 use crate::error::{Error, Result};
 use crate::job::value_int;
 use crate::queue::QueueCore;
-use crate::scripts;
+use crate::scripts::{self, ScriptCall};
 
 /// Most outcomes settled by one script call.
 const FINISH_BATCH: usize = 1000;
@@ -23,31 +24,133 @@ const FINISH_BATCH: usize = 1000;
 /// with the previous one are being processed.
 const IN_FLIGHT: usize = 2;
 
-pub(super) async fn run(shared: Arc<Shared>, mut reports: mpsc::UnboundedReceiver<Report>) {
-    let mut in_flight = FuturesUnordered::new();
-    let mut batch = Vec::new();
-    loop {
-        let cap = batch_cap(shared.slots.concurrency());
-        tokio::select! {
-            received = reports.recv_many(&mut batch, cap), if in_flight.len() < IN_FLIGHT => {
-                if received == 0 {
-                    break;
-                }
-                let settlements = prepare(&shared, batch.drain(..));
-                if !settlements.is_empty() {
-                    in_flight.push(finish_until_done(&shared, settlements));
-                }
-            }
-            Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
+/// Reports waiting for a call, and how many calls are in flight.
+#[derive(Default)]
+struct Flow {
+    queued: Vec<Report>,
+    in_flight: usize,
+}
+
+/// A worker's finishing calls.
+#[derive(Default)]
+pub(crate) struct Finisher {
+    shared: OnceLock<Weak<Shared>>,
+    flow: Mutex<Flow>,
+}
+
+impl std::fmt::Debug for Finisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finisher").finish_non_exhaustive()
+    }
+}
+
+impl Finisher {
+    fn flow(&self) -> MutexGuard<'_, Flow> {
+        self.flow.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts settling for the worker `shared`: reports made before wait until now.
+    pub(super) fn start(self: &Arc<Self>, shared: &Arc<Shared>) {
+        let _ = self.shared.set(Arc::downgrade(shared));
+        self.send_next(shared, false);
+    }
+
+    /// Takes reports; sends a call now if one is free.
+    pub(super) fn report(self: &Arc<Self>, reports: impl IntoIterator<Item = Report>) {
+        self.flow().queued.extend(reports);
+        if let Some(shared) = self.shared.get().and_then(Weak::upgrade) {
+            self.send_next(&shared, false);
         }
     }
-    while in_flight.next().await.is_some() {}
+
+    /// Sends the queued reports if a call is free (or, with `finished`, once the call
+    /// that just finished is counted out).
+    fn send_next(self: &Arc<Self>, shared: &Arc<Shared>, finished: bool) {
+        let batch = {
+            let mut flow = self.flow();
+            if finished {
+                flow.in_flight -= 1;
+            }
+            if flow.in_flight >= IN_FLIGHT || flow.queued.is_empty() {
+                return;
+            }
+            flow.in_flight += 1;
+            let n = flow.queued.len().min(batch_cap(shared.slots.concurrency()));
+            flow.queued.drain(..n).collect::<Vec<_>>()
+        };
+        let settlements = prepare(shared, batch.into_iter());
+        if settlements.is_empty() {
+            return self.send_next(shared, true);
+        }
+        self.send(shared, settlements);
+    }
+
+    /// Runs the finishing script for `settlements`; on a connection error it is retried
+    /// from the runtime until done, so no outcome is lost.
+    fn send(self: &Arc<Self>, shared: &Arc<Shared>, settlements: Vec<Settlement>) {
+        let owed = shared.slots.claim_debt(settlements.len());
+        let fetch = fetch_count(shared, settlements.len(), owed);
+        let token = shared.next_token();
+        let now = crate::now_ms();
+        let call = finish_call(&shared.core, &shared.opts, &settlements, fetch, &token, now);
+        let (finisher, owner) = (self.clone(), shared.clone());
+        shared.core.conn.send_script(
+            call,
+            Box::new(move |reply| {
+                match reply.and_then(into_values) {
+                    Ok(values) => apply(&owner, settlements, values, fetch > 0, owed, &token, now),
+                    Err(err) => return finisher.retry(owner, settlements, owed, err),
+                }
+                finisher.send_next(&owner, true);
+            }),
+        );
+    }
+
+    fn retry(
+        self: Arc<Self>,
+        shared: Arc<Shared>,
+        settlements: Vec<Settlement>,
+        owed: usize,
+        err: Error,
+    ) {
+        shared.emit_error(&err);
+        if !err.is_connection() {
+            release(&shared, &settlements, owed);
+            return self.send_next(&shared, true);
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            release(&shared, &settlements, owed);
+            return self.send_next(&shared, true);
+        };
+        runtime.spawn(async move {
+            finish_until_done(&shared, settlements, owed).await;
+            self.send_next(&shared, true);
+        });
+    }
 }
 
 /// Outcomes per call: half the worker's slots, so that a worker whose jobs all finish
 /// together still splits them over two calls that overlap with processing.
 fn batch_cap(concurrency: usize) -> usize {
     concurrency.div_ceil(IN_FLIGHT).clamp(1, FINISH_BATCH)
+}
+
+/// How many jobs to fetch with `settled` outcomes: the slots they free, but for those a
+/// lowered concurrency takes away, and none while not running or rate limited.
+fn fetch_count(shared: &Shared, settled: usize, owed: usize) -> usize {
+    match shared.run_state() {
+        RunState::Running if shared.rate_limit_wait().is_none() => settled - owed,
+        _ => 0,
+    }
+}
+
+fn into_values(reply: Value) -> Result<Vec<Value>> {
+    match reply {
+        Value::Array(values) => Ok(values),
+        _ => Err(Error::Redis(
+            "unexpected reply from the finish script".into(),
+        )),
+    }
 }
 
 /// Decides each reported attempt. Outcomes for attempts the worker no longer holds, or
@@ -82,17 +185,13 @@ fn prepare(shared: &Shared, reports: impl Iterator<Item = Report>) -> Vec<Settle
     settlements
 }
 
-/// Runs the finishing script, retrying on connection errors so no outcome is lost. The
-/// slots the batch frees are filled in the same call, but for those a lowered
-/// concurrency takes away.
-async fn finish_until_done(shared: &Arc<Shared>, settlements: Vec<Settlement>) {
+/// Retries the finishing script after a connection error until it goes through.
+async fn finish_until_done(shared: &Arc<Shared>, settlements: Vec<Settlement>, owed: usize) {
     let mut delay = Duration::from_millis(100);
-    let owed = shared.slots.claim_debt(settlements.len());
     loop {
-        let fetch = match shared.run_state() {
-            RunState::Running if shared.rate_limit_wait().is_none() => settlements.len() - owed,
-            _ => 0,
-        };
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_millis(shared.opts.run_retry_delay));
+        let fetch = fetch_count(shared, settlements.len(), owed);
         let token = shared.next_token();
         let now = crate::now_ms();
         match finish(&shared.core, &shared.opts, &settlements, fetch, &token, now).await {
@@ -102,8 +201,6 @@ async fn finish_until_done(shared: &Arc<Shared>, settlements: Vec<Settlement>) {
                 if !err.is_connection() {
                     return release(shared, &settlements, owed);
                 }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_millis(shared.opts.run_retry_delay));
             }
         }
     }
@@ -118,11 +215,24 @@ pub(super) async fn finish(
     token: &str,
     now: i64,
 ) -> Result<Vec<Value>> {
+    let call = finish_call(core, opts, settlements, fetch, token, now);
+    into_values(core.conn.invoke(&call).await?)
+}
+
+/// The finishing script call for `settlements`, fetching `fetch` jobs under `token` after.
+fn finish_call(
+    core: &QueueCore,
+    opts: &WorkerOptions,
+    settlements: &[Settlement],
+    fetch: usize,
+    token: &str,
+    now: i64,
+) -> ScriptCall {
     let k = &core.keys;
-    let mut inv = scripts::FINISH_JOBS.prepare_invoke();
-    push_fetch_args(&mut inv, core, opts, now, token, fetch);
-    inv.key(&k.completed).key(&k.failed);
-    inv.arg(settlements.len()).arg(
+    let mut call = ScriptCall::new(&scripts::FINISH_JOBS);
+    push_fetch_args(&mut call, core, opts, now, token, fetch);
+    call.key(&k.completed).key(&k.failed);
+    call.arg(settlements.len()).arg(
         opts.metrics
             .map(|m| m.max_data_points.to_string())
             .unwrap_or_default(),
@@ -132,7 +242,7 @@ pub(super) async fn finish(
             SettleKind::Delay(d) => d,
             _ => 0,
         };
-        inv.arg(&s.job_id)
+        call.arg(&s.job_id)
             .arg(&s.token)
             .arg(s.kind.script_name())
             .arg(&s.value)
@@ -146,7 +256,7 @@ pub(super) async fn finish(
             .arg(s.attempts_made)
             .arg(s.deduplication_id.as_deref().unwrap_or_default());
     }
-    core.invoke(&inv).await
+    call
 }
 
 /// Publishes the settled outcomes, frees their slots (forgetting the `owed` ones) and

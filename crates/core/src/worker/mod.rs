@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
@@ -86,18 +86,25 @@ pub trait Host: Send + Sync + 'static {
 /// Reports how jobs ended; cheap to clone and usable from any thread.
 #[derive(Clone, Debug)]
 pub struct Reporter {
-    tx: mpsc::UnboundedSender<Report>,
+    finisher: Arc<finisher::Finisher>,
 }
 
 impl Reporter {
     /// Reports the outcome of the attempt of job `job_id` delivered with lock `token`
     /// (the job's `token`).
     pub fn report(&self, job_id: String, token: String, outcome: Outcome) {
-        let _ = self.tx.send(Report {
-            job_id,
-            token,
-            outcome,
-        });
+        self.report_all([(job_id, token, outcome)]);
+    }
+
+    /// Reports several outcomes at once, as `(job_id, token, outcome)`; they are
+    /// settled together where they can be. Call it within the runtime.
+    pub fn report_all(&self, outcomes: impl IntoIterator<Item = (String, String, Outcome)>) {
+        self.finisher
+            .report(outcomes.into_iter().map(|(job_id, token, outcome)| Report {
+                job_id,
+                token,
+                outcome,
+            }));
     }
 }
 
@@ -199,6 +206,7 @@ impl Shared {
             self.drained.store(false, Ordering::Relaxed);
         }
         let mut start = Vec::with_capacity(jobs.len());
+        let mut refused = Vec::new();
         {
             let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
             for mut job in jobs {
@@ -233,7 +241,7 @@ impl Shared {
                     },
                 );
                 match failure {
-                    Some(message) => self.reporter.report(
+                    Some(message) => refused.push((
                         job.id.clone(),
                         token.to_string(),
                         Outcome::Failed(Failure {
@@ -244,10 +252,13 @@ impl Shared {
                             unrecoverable: true,
                             ..Failure::default()
                         }),
-                    ),
+                    )),
                     None => start.push(job),
                 }
             }
+        }
+        if !refused.is_empty() {
+            self.reporter.report_all(refused);
         }
         slots.clear();
         self.start(start, events);
@@ -325,7 +336,7 @@ pub struct Worker {
     queue: Queue,
     /// The blocking connection `get_next_job` waits on.
     manual_blocking: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
-    reports: Mutex<Option<mpsc::UnboundedReceiver<Report>>>,
+    started: AtomicBool,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     fetcher: Mutex<Option<JoinHandle<()>>>,
     closed: Notify,
@@ -346,7 +357,6 @@ impl Worker {
                 ..Default::default()
             },
         )?;
-        let (tx, rx) = mpsc::unbounded_channel();
         let (state, _) = watch::channel(RunState::Idle);
         let shared = Arc::new(Shared {
             core,
@@ -354,7 +364,9 @@ impl Worker {
             batcher: batch::Batcher::default(),
             opts,
             host,
-            reporter: Reporter { tx },
+            reporter: Reporter {
+                finisher: Arc::default(),
+            },
             active: Mutex::new(Held::default()),
             idle: Notify::new(),
             state,
@@ -367,7 +379,7 @@ impl Worker {
             shared,
             queue,
             manual_blocking: tokio::sync::Mutex::new(None),
-            reports: Mutex::new(Some(rx)),
+            started: AtomicBool::new(false),
             tasks: Mutex::new(Vec::new()),
             fetcher: Mutex::new(None),
             closed: Notify::new(),
@@ -441,16 +453,13 @@ impl Worker {
     /// is reported as `Error` events while the worker retries; `Ready` follows the first
     /// successful connection.
     pub async fn run(&self) -> Result<()> {
-        let reports = self
-            .reports
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-            .ok_or_else(|| Error::InvalidArgument("Worker is already running.".into()))?;
+        if self.started.swap(true, Ordering::SeqCst) {
+            return Err(Error::InvalidArgument("Worker is already running.".into()));
+        }
         let shared = &self.shared;
         shared.state.send_replace(RunState::Running);
+        shared.reporter.finisher.start(shared);
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        tasks.push(tokio::spawn(finisher::run(shared.clone(), reports)));
         *self.fetcher.lock().unwrap_or_else(|e| e.into_inner()) =
             Some(tokio::spawn(fetcher::run(shared.clone())));
         if !shared.opts.skip_lock_renewal {
