@@ -1190,3 +1190,41 @@ async fn manual_processing_takes_and_settles_jobs_by_hand() {
     queue.close().await;
     s.obliterate().await;
 }
+
+/// Empties Redis's script cache, as a restart or `SCRIPT FLUSH` by someone else does.
+fn flush_scripts() {
+    let client = redis::Client::open(support::redis_url()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let _: () = redis::cmd("SCRIPT").arg("FLUSH").query(&mut conn).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adds_and_finishes_after_redis_forgot_the_scripts() {
+    let s = Scratch::new("noscript");
+    let queue = s.queue();
+    add(&queue, "a", json!({}), no_opts()).await;
+    flush_scripts();
+    let second = add(&queue, "b", json!({}), no_opts()).await;
+    assert_eq!(
+        second, "2",
+        "the add after the flush loads the script again"
+    );
+
+    let processor = Arc::new(FnProcessor::new(|_job: Job| async {
+        flush_scripts();
+        Ok(json!("done"))
+    }));
+    let mut events = processor.subscribe();
+    let worker = s.worker(1, processor.clone());
+    worker.run().await.unwrap();
+    let done = completions(&mut events, 2).await;
+    assert_eq!(done.len(), 2);
+    assert_eq!(
+        counts(&queue, &["completed", "waiting", "active"]).await,
+        [2, 0, 0]
+    );
+
+    worker.close(false).await;
+    queue.close().await;
+    s.obliterate().await;
+}
