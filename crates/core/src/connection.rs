@@ -454,22 +454,6 @@ impl Connection {
         self.manager().await.map(Shared::Manager)
     }
 
-    /// The manager's opening as a future that owns what it needs.
-    fn manager_handle(
-        &self,
-    ) -> impl std::future::Future<Output = redis::RedisResult<ConnectionManager>> + Send + 'static
-    {
-        let current = self.current();
-        let client = self.options.client();
-        async move {
-            if let Some(m) = current {
-                return Ok(m);
-            }
-            let client = client.map_err(|_| closed_error())?;
-            ConnectionManager::new_with_config(client, manager_config()).await
-        }
-    }
-
     async fn manager(&self) -> Result<ConnectionManager> {
         if let Some(manager) = self.current() {
             return Ok(manager);
@@ -495,26 +479,20 @@ impl Connection {
     /// Sends a script call from this thread when the link is open, so the command
     /// reaches Redis without a hop to the runtime; otherwise from the runtime, which the
     /// caller must have entered. The reply goes to `reply`.
-    pub fn send_script(&self, call: ScriptCall, reply: ScriptReply) {
-        let addr = self.addr.clone();
-        let mapped: Reply = Box::new(move |r| reply(r.map_err(|e| connection_error(&addr, e))));
+    pub fn send_script(self: &Arc<Self>, call: ScriptCall, reply: ScriptReply) {
         if let Some(link) = &self.link {
+            let addr = self.addr.clone();
+            let mapped: Reply = Box::new(move |r| reply(r.map_err(|e| connection_error(&addr, e))));
             if self.closed.load(Ordering::Acquire) {
                 return mapped(Err(closed_error()));
             }
             return link.send_soon(Request::one(call.packed(), Some(call.lua()), mapped));
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return mapped(Err(closed_error()));
+            return reply(Err(Error::Closed));
         };
-        let manager = self.manager_handle();
-        runtime.spawn(async move {
-            let result = match manager.await {
-                Ok(mut m) => invoke_on(&mut m, &call).await,
-                Err(e) => Err(e),
-            };
-            mapped(result);
-        });
+        let conn = self.clone();
+        runtime.spawn(async move { reply(conn.invoke(&call).await) });
     }
 
     /// Runs a script call and returns its reply.

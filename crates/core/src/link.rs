@@ -52,18 +52,24 @@ impl Request {
 
 impl Request {
     fn fail(self, err: &RedisError) {
-        match self.deliver {
-            Deliver::One(reply) => reply(Err(err.clone())),
-            Deliver::All(tx) => {
-                let _ = tx.send(Err(err.clone()));
-            }
-        }
+        self.deliver.fail(err);
     }
 }
 
 enum Deliver {
     One(Reply),
     All(oneshot::Sender<RedisResult<Vec<Value>>>),
+}
+
+impl Deliver {
+    fn fail(self, err: &RedisError) {
+        match self {
+            Deliver::One(reply) => reply(Err(err.clone())),
+            Deliver::All(tx) => {
+                let _ = tx.send(Err(err.clone()));
+            }
+        }
+    }
 }
 
 /// A request written to the socket, waiting for its replies.
@@ -77,12 +83,7 @@ struct Pending {
 
 impl Pending {
     fn fail(self, err: &RedisError) {
-        match self.deliver {
-            Deliver::One(reply) => reply(Err(err.clone())),
-            Deliver::All(tx) => {
-                let _ = tx.send(Err(err.clone()));
-            }
-        }
+        self.deliver.fail(err);
     }
 }
 

@@ -89,7 +89,7 @@ pub(crate) struct QueueCore {
     pub name: String,
     pub prefix: String,
     pub keys: QueueKeys,
-    pub conn: Connection,
+    pub conn: Arc<Connection>,
 }
 
 impl QueueCore {
@@ -99,7 +99,7 @@ impl QueueCore {
             name: name.to_string(),
             prefix: prefix.to_string(),
             keys: QueueKeys::new(prefix, name),
-            conn: Connection::new(connection),
+            conn: Arc::new(Connection::new(connection)),
         })
     }
 
