@@ -4,6 +4,7 @@
 // it is running and fetches nothing afterwards; a process that used a Queue, a
 // Worker and a QueueEvents and closed them exits by itself.
 
+const { createHook } = require('node:async_hooks');
 const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
 
@@ -120,5 +121,33 @@ describe(`close() releases Redis connections (${IMPL})`, () => {
     await events.close();
     await queue.close();
     await waitFor(async () => (await clientsOnDb(observer)) === 0, 5000);
+  });
+
+  test("a Queue's socket leaves this process's event loop with close()", { timeout: 20000 }, async (t) => {
+    // Every TCP handle of this process made from here on, until it is destroyed.
+    const live = new Set();
+    const hook = createHook({
+      init(id, type) {
+        if (type === 'TCPWRAP') live.add(id);
+      },
+      destroy(id) {
+        live.delete(id);
+      },
+    }).enable();
+    t.after(() => hook.disable());
+    const name = uniqueQueueName('socket-release');
+    const scoped = { ...connection, db: DB };
+    t.after(async () => {
+      const c = newRedis({ db: DB });
+      const keys = await c.keys(`bull:${name}:*`);
+      if (keys.length > 0) await c.del(...keys);
+      await c.quit();
+    });
+    const queue = new impl.Queue(name, { connection: scoped });
+    const jobs = await Promise.all([1, 2, 3].map((n) => queue.add('n', { n })));
+    assert.deepEqual(jobs.map((j) => j.id), ['1', '2', '3'], 'ids in call order');
+    assert.equal(live.size, 1, 'one socket on the event loop while the queue is open');
+    await queue.close();
+    await waitFor(() => live.size === 0, 5000, { message: () => `${live.size} sockets left` });
   });
 });

@@ -39,6 +39,7 @@ class Queue extends EventEmitter {
           skipMetaUpdate: !!opts.skipMetasUpdate,
         }),
     );
+    this._requests.readRepliesOf(this._native);
   }
 
   _nativeQueue() {

@@ -2,7 +2,14 @@
 
 // Requests to the engine answered on one shared reply channel (cheaper per call than a
 // promise made by the addon). The process is kept alive while an answer is due.
+//
+// Where it can, the engine leaves reading its Redis socket to this thread's event loop:
+// each socket it opens is wrapped in a net.Socket whose bytes go back to the engine, and
+// the requests they complete are answered right there, with no hop through the engine's
+// own thread.
 
+const fs = require('node:fs');
+const net = require('node:net');
 const { binding, unwrapError } = require('./native');
 
 class Requests {
@@ -27,6 +34,47 @@ class Requests {
       if (this._pending.size === 0) this._hold.ref();
       this._pending.set(request, { resolve, reject });
     });
+  }
+
+  /** Reads the replies to `native`'s commands on this thread, where the engine allows. */
+  readRepliesOf(native) {
+    native.readRepliesWith((fd, feed) => this._read(fd, feed));
+  }
+
+  _read(fd, feed) {
+    let socket;
+    try {
+      socket = new net.Socket({ fd, readable: true, writable: false, allowHalfOpen: true });
+    } catch (err) {
+      fs.close(fd, () => {});
+      feed.ended(err.message);
+      return;
+    }
+    socket.unref();
+    let over = false;
+    const end = (reason) => {
+      if (over) return;
+      over = true;
+      feed.ended(reason);
+      socket.destroy();
+    };
+    socket.on('data', (bytes) => {
+      let replies;
+      try {
+        replies = feed.feed(this._replier, bytes);
+      } catch (err) {
+        end(err.message);
+        return;
+      }
+      if (replies === null) {
+        over = true;
+        socket.destroy();
+        return;
+      }
+      for (const reply of replies) this._answer(reply);
+    });
+    socket.on('end', () => end(null));
+    socket.on('error', (err) => end(err.message));
   }
 
   _answer(reply) {

@@ -6,6 +6,7 @@ mod convert;
 mod events;
 mod queue;
 mod reply;
+mod socket;
 mod worker;
 
 use std::sync::Once;

@@ -4,11 +4,12 @@ use bullrush_core::{
     CleanState, Defaults, Finished, FinishedState, JobState, MetricsKind, PriorityChange, Queue,
     QueueOptions,
 };
-use napi::bindgen_prelude::Result;
+use napi::bindgen_prelude::{FnArgs, Function, Result};
 use napi_derive::napi;
 
 use crate::convert::{connection, finite, integer, js_error, parse_json, JsConnection, JsJob};
 use crate::reply::NativeReplier;
+use crate::socket::NativeReplyFeed;
 
 /// Queue options, normalised by the JS layer.
 #[napi(object)]
@@ -138,6 +139,25 @@ impl NativeQueue {
         };
         let inner = Queue::new(&name, core_opts).map_err(js_error)?;
         Ok(NativeQueue { inner })
+    }
+
+    /// Has `callback(fd, feed)` read this queue's replies on Node's event loop; false
+    /// where the runtime reads them instead (TLS, Windows).
+    #[napi]
+    pub fn read_replies_with(
+        &self,
+        callback: Function<FnArgs<(i32, NativeReplyFeed)>, ()>,
+    ) -> Result<bool> {
+        #[cfg(unix)]
+        {
+            let reader = crate::socket::JsSocketReader::new(callback)?;
+            Ok(self.inner.read_replies_with(std::sync::Arc::new(reader)))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = callback;
+            Ok(false)
+        }
     }
 
     /// The types BullMQ's getters and counts read when given none.

@@ -1,6 +1,9 @@
 //! Replies to JS requests through one long-lived threadsafe function per JS object,
 //! instead of a promise (and its own threadsafe function) per call: cheaper on hot paths.
+//! Replies answered on the JS thread itself (while it feeds a socket's bytes to the
+//! engine) are gathered and returned to that call instead.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -21,6 +24,45 @@ pub struct JsReply {
 }
 
 type Callback = ThreadsafeFunction<JsReply, (), JsReply, Status, false, true>;
+
+/// A reply and the channel it was meant to go through.
+type Gathered = (Arc<Callback>, JsReply);
+
+thread_local! {
+    /// Replies answered on this thread while `NativeReplier::gathering` runs.
+    static GATHERED: RefCell<Option<Vec<Gathered>>> = const { RefCell::new(None) };
+}
+
+/// Keeps `reply` for the running `gathering` call; hands it back when none runs here.
+fn gather(callback: &Arc<Callback>, reply: JsReply) -> Option<JsReply> {
+    GATHERED.with_borrow_mut(|gathered| match gathered {
+        Some(list) => {
+            list.push((callback.clone(), reply));
+            None
+        }
+        None => Some(reply),
+    })
+}
+
+/// Stops gathering when dropped, also when the gathering call unwinds.
+struct Gathering;
+
+impl Gathering {
+    fn start() -> Gathering {
+        GATHERED.set(Some(Vec::new()));
+        Gathering
+    }
+
+    fn finish(self) -> Vec<Gathered> {
+        GATHERED.take().unwrap_or_default()
+    }
+}
+
+impl Drop for Gathering {
+    fn drop(&mut self) {
+        GATHERED.set(None);
+    }
+}
 
 /// The channel a JS object receives its replies on.
 #[napi]
@@ -44,6 +86,22 @@ impl NativeReplier {
 }
 
 impl NativeReplier {
+    /// Runs `run` on this thread and returns the replies to this replier it answered;
+    /// replies to other repliers go through their threadsafe functions.
+    pub(crate) fn gathering(&self, run: impl FnOnce()) -> Vec<JsReply> {
+        let gathering = Gathering::start();
+        run();
+        let mut mine = Vec::new();
+        for (callback, reply) in gathering.finish() {
+            if Arc::ptr_eq(&callback, &self.callback) {
+                mine.push(reply);
+            } else {
+                callback.call(reply, ThreadsafeFunctionCallMode::NonBlocking);
+            }
+        }
+        mine
+    }
+
     /// Runs `work` on the runtime and sends its outcome as the reply to `request`.
     pub(crate) fn spawn<F>(&self, request: u32, work: F)
     where
@@ -72,7 +130,9 @@ impl NativeReplier {
                     added: Vec::new(),
                 },
             };
-            callback.call(reply, ThreadsafeFunctionCallMode::NonBlocking);
+            if let Some(reply) = gather(&callback, reply) {
+                callback.call(reply, ThreadsafeFunctionCallMode::NonBlocking);
+            }
         }
     }
 }

@@ -1,10 +1,11 @@
 //! Coalesces concurrent `add` calls into shared script calls: while one add call is in
 //! flight, the adds arriving meanwhile wait and go together in the next one, sent from
-//! the reply of the previous.
+//! the reply of the previous. Adds made before the queue is ready wait, in call order,
+//! until it is.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::options::NewJob;
 use crate::queue::QueueCore;
 
@@ -23,6 +24,8 @@ struct AddRequest {
 struct AddState {
     waiting: Vec<AddRequest>,
     sending: bool,
+    /// Whether adds wait for the queue to be ready.
+    held: bool,
 }
 
 /// Pending adds of one queue and whether a call of them is in flight.
@@ -41,13 +44,46 @@ impl AddCoalescer {
         let batch = {
             let mut state = self.state();
             state.waiting.push(AddRequest { job, reply });
-            if state.sending {
+            if state.sending || state.held {
                 return;
             }
             state.sending = true;
             take_batch(&mut state)
         };
         self.send(core, batch);
+    }
+
+    /// Holds the adds submitted from now on until `release` or `fail_held`; false when they
+    /// are held already.
+    pub fn hold(&self) -> bool {
+        !std::mem::replace(&mut self.state().held, true)
+    }
+
+    /// Sends the held adds.
+    pub fn release(self: &Arc<Self>, core: &Arc<QueueCore>) {
+        let batch = {
+            let mut state = self.state();
+            state.held = false;
+            if state.sending || state.waiting.is_empty() {
+                return;
+            }
+            state.sending = true;
+            take_batch(&mut state)
+        };
+        self.send(core, batch);
+    }
+
+    /// Fails the held adds with `err`.
+    pub fn fail_held(&self, err: Error) {
+        let held = {
+            let mut state = self.state();
+            state.held = false;
+            if state.sending {
+                return;
+            }
+            std::mem::take(&mut state.waiting)
+        };
+        answer(held, Err(err));
     }
 
     fn send(self: &Arc<Self>, core: &Arc<QueueCore>, batch: Vec<AddRequest>) {

@@ -10,7 +10,7 @@ use redis::aio::{
 use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, Value};
 
 use crate::error::{Error, Result};
-use crate::link::{Link, Reply, Request};
+use crate::link::{Link, Reply, Request, SocketReader};
 use crate::scripts::ScriptCall;
 
 /// Where and how to reach Redis.
@@ -428,6 +428,14 @@ impl Connection {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .take();
+    }
+
+    /// Has `reader` read the replies from now on; false over TLS (the runtime reads them)
+    /// or when a reader was already set.
+    pub fn read_replies_with(&self, reader: Arc<dyn SocketReader>) -> bool {
+        self.link
+            .as_ref()
+            .is_some_and(|link| link.read_with(reader))
     }
 
     fn current(&self) -> Option<ConnectionManager> {

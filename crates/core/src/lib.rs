@@ -36,6 +36,7 @@ pub use error::{Error, Result, ScriptCode};
 pub use events::{EventsHost, QueueEvents, QueueEventsOptions, StreamEvent};
 pub use job::Job;
 pub use keys::{JobState, QueueKeys};
+pub use link::{LinkSocket, ReplyFeed, SocketReader};
 pub use meta::QueueMeta;
 pub use metrics::{Metrics, MetricsKind, MetricsOptions};
 pub use options::{Backoff, JobOptions, KeepJobs, NewJob};

@@ -1,17 +1,18 @@
 //! `Link`: a pipelined connection to Redis over plain TCP. The calling thread writes each
 //! command straight onto the socket, so a call from the JS thread reaches Redis without
-//! first waking the runtime; one runtime task reads the replies and hands each to the
-//! caller that sent its command, in order.
+//! first waking the runtime. The replies are read by one runtime task, or by an event
+//! loop the embedder runs (a [`SocketReader`]), and handed to the callers that sent their
+//! commands, in order.
 
 use std::collections::VecDeque;
-use std::io;
+use std::io::{self, Write};
+use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use redis::{ErrorKind, RedisError, RedisResult, ServerErrorKind, Value};
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
@@ -87,10 +88,74 @@ impl Pending {
     }
 }
 
-/// An open connection: its write half, the replies owed, and bytes the socket did not
-/// take yet.
+/// An event loop outside the runtime that reads a link's sockets (Node's, in the binding).
+pub trait SocketReader: Send + Sync {
+    /// Starts reading `socket.stream`, handing every chunk read to `socket.feed`.
+    fn read(&self, socket: LinkSocket);
+}
+
+/// A socket a link opened, for a [`SocketReader`] to read.
+pub struct LinkSocket {
+    /// The socket, on a descriptor of its own that the reader closes when done.
+    pub stream: std::net::TcpStream,
+    /// Where the bytes read go.
+    pub feed: ReplyFeed,
+}
+
+/// Takes the bytes a [`SocketReader`] reads from one socket of a link.
+#[derive(Clone)]
+pub struct ReplyFeed {
+    link: Link,
+    generation: u64,
+    /// The start of a reply whose end has not arrived yet.
+    partial: Arc<Mutex<Vec<u8>>>,
+}
+
+impl ReplyFeed {
+    /// Hands every reply `bytes` completes to its caller; false once the socket is no
+    /// longer the link's (the reader should then close it).
+    pub fn feed(&self, bytes: &[u8]) -> bool {
+        if !self.link.is_generation(self.generation) {
+            return false;
+        }
+        let mut partial = std::mem::take(&mut *lock(&self.partial));
+        let delivered = if partial.is_empty() {
+            self.link
+                .deliver_replies(self.generation, bytes)
+                .map(|used| partial.extend_from_slice(&bytes[used..]))
+        } else {
+            partial.extend_from_slice(bytes);
+            self.link
+                .deliver_replies(self.generation, &partial)
+                .map(|used| drop(partial.drain(..used)))
+        };
+        if let Err(err) = delivered {
+            self.link.fail(self.generation, err);
+            return false;
+        }
+        *lock(&self.partial) = partial;
+        self.link.is_generation(self.generation)
+    }
+
+    /// Reports that the socket ended (`reason` when it failed): the replies still owed on
+    /// it fail, and the link opens a new socket for the next command.
+    pub fn ended(&self, reason: Option<String>) {
+        let err = match reason {
+            Some(reason) => io::Error::other(reason),
+            None => io::Error::from(io::ErrorKind::UnexpectedEof),
+        };
+        self.link.fail(self.generation, err.into());
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An open connection: its socket, the replies owed, and bytes the socket did not take
+/// yet. Dropping it shuts the socket down, which ends its reader too.
 struct Up {
-    writer: Arc<OwnedWriteHalf>,
+    socket: Arc<std::net::TcpStream>,
     runtime: Handle,
     generation: u64,
     pending: VecDeque<Pending>,
@@ -99,8 +164,21 @@ struct Up {
     flushing: bool,
 }
 
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.socket.shutdown(Shutdown::Both);
+    }
+}
+
+/// Who reads a newly opened socket.
+enum Reading {
+    Runtime(TcpStream),
+    Embedder(Arc<dyn SocketReader>, std::net::TcpStream),
+}
+
 struct Inner {
     options: ConnectionOptions,
+    reader: OnceLock<Arc<dyn SocketReader>>,
     up: Mutex<Option<Up>>,
     opening: tokio::sync::Mutex<()>,
     closing: AtomicBool,
@@ -131,6 +209,7 @@ impl Link {
         Link {
             inner: Arc::new(Inner {
                 options,
+                reader: OnceLock::new(),
                 up: Mutex::new(None),
                 opening: tokio::sync::Mutex::new(()),
                 closing: AtomicBool::new(false),
@@ -140,7 +219,17 @@ impl Link {
     }
 
     fn state(&self) -> MutexGuard<'_, Option<Up>> {
-        self.inner.up.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.inner.up)
+    }
+
+    /// Has `reader` read the replies of the sockets opened from now on, instead of a
+    /// runtime task; false when a reader was already set.
+    pub fn read_with(&self, reader: Arc<dyn SocketReader>) -> bool {
+        self.inner.reader.set(reader).is_ok()
+    }
+
+    fn is_generation(&self, generation: u64) -> bool {
+        self.state().as_ref().map(|up| up.generation) == Some(generation)
     }
 
     /// Whether commands can be written now.
@@ -160,18 +249,33 @@ impl Link {
         if self.is_up() {
             return Ok(());
         }
-        let stream = open(&self.inner.options).await?;
-        let (reader, writer) = stream.into_split();
+        let socket = open(&self.inner.options).await?.into_std()?;
+        let reading = match self.inner.reader.get() {
+            Some(reader) => Reading::Embedder(reader.clone(), socket.try_clone()?),
+            None => Reading::Runtime(TcpStream::from_std(socket.try_clone()?)?),
+        };
         let generation = self.inner.generations.fetch_add(1, Ordering::AcqRel) + 1;
         *self.state() = Some(Up {
-            writer: Arc::new(writer),
+            socket: Arc::new(socket),
             runtime: Handle::current(),
             generation,
             pending: VecDeque::new(),
             backlog: Vec::new(),
             flushing: false,
         });
-        tokio::spawn(read_replies(self.clone(), reader, generation));
+        match reading {
+            Reading::Runtime(stream) => {
+                tokio::spawn(read_replies(self.clone(), stream, generation));
+            }
+            Reading::Embedder(reader, stream) => reader.read(LinkSocket {
+                stream,
+                feed: ReplyFeed {
+                    link: self.clone(),
+                    generation,
+                    partial: Arc::default(),
+                },
+            }),
+        }
         Ok(())
     }
 
@@ -207,7 +311,7 @@ impl Link {
             up.backlog.extend_from_slice(bytes);
             return Ok(());
         }
-        let written = match up.writer.try_write(bytes) {
+        let written = match (&*up.socket).write(bytes) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
             Err(e) => return Err(e),
@@ -216,7 +320,7 @@ impl Link {
             up.backlog.extend_from_slice(&bytes[written..]);
             up.flushing = true;
             up.runtime
-                .spawn(flush(self.clone(), up.writer.clone(), up.generation));
+                .spawn(flush(self.clone(), up.socket.clone(), up.generation));
         }
         Ok(())
     }
@@ -271,6 +375,18 @@ impl Link {
         if state.as_ref().is_some_and(|up| up.pending.is_empty()) {
             state.take();
         }
+    }
+
+    /// Hands every complete reply at the start of `bytes` to its request; returns how many
+    /// bytes they took.
+    fn deliver_replies(&self, generation: u64, bytes: &[u8]) -> RedisResult<usize> {
+        let mut at = 0;
+        while let Some(end) = resp::frame_end(&bytes[at..]) {
+            let value = resp::parse(&bytes[at..at + end])?;
+            self.deliver(generation, value);
+            at += end;
+        }
+        Ok(at)
     }
 
     /// Hands one reply to the request at the front of the queue.
@@ -334,7 +450,10 @@ impl Link {
             if state.as_ref().map(|up| up.generation) != Some(generation) {
                 return;
             }
-            state.take().map(|up| up.pending).unwrap_or_default()
+            state
+                .take()
+                .map(|mut up| std::mem::take(&mut up.pending))
+                .unwrap_or_default()
         };
         for pending in lost {
             pending.fail(&err);
@@ -391,30 +510,13 @@ async fn open(options: &ConnectionOptions) -> RedisResult<TcpStream> {
 }
 
 /// Reads what the socket has into `buf`; 0 at end of stream.
-fn read_some<S: ReadNow>(socket: &S, buf: &mut Vec<u8>) -> io::Result<usize> {
+fn read_some(socket: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
     buf.reserve(READ_CHUNK.max(buf.len()));
-    socket.read_now(buf)
-}
-
-/// A socket that can be read without waiting.
-trait ReadNow {
-    fn read_now(&self, buf: &mut Vec<u8>) -> io::Result<usize>;
-}
-
-impl ReadNow for TcpStream {
-    fn read_now(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        self.try_read_buf(buf)
-    }
-}
-
-impl ReadNow for OwnedReadHalf {
-    fn read_now(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        self.try_read_buf(buf)
-    }
+    socket.try_read_buf(buf)
 }
 
 /// Reads replies until the connection ends, handing each to its request.
-async fn read_replies(link: Link, reader: OwnedReadHalf, generation: u64) {
+async fn read_replies(link: Link, reader: TcpStream, generation: u64) {
     let mut buf = Vec::new();
     let err = loop {
         if let Err(err) = reader.readable().await {
@@ -426,28 +528,22 @@ async fn read_replies(link: Link, reader: OwnedReadHalf, generation: u64) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(e) => break e.into(),
         }
-        let mut at = 0;
-        let mut broken = None;
-        while let Some(end) = resp::frame_end(&buf[at..]) {
-            match resp::parse(&buf[at..at + end]) {
-                Ok(value) => link.deliver(generation, value),
-                Err(err) => {
-                    broken = Some(err);
-                    break;
-                }
-            }
-            at += end;
+        match link.deliver_replies(generation, &buf) {
+            Ok(used) => drop(buf.drain(..used)),
+            Err(err) => break err,
         }
-        if let Some(err) = broken {
-            break err;
-        }
-        buf.drain(..at);
     };
     link.fail(generation, err);
 }
 
-/// Writes the backlog out as the socket takes it, until none is left.
-async fn flush(link: Link, writer: Arc<OwnedWriteHalf>, generation: u64) {
+/// Writes the backlog out as the socket takes it, until none is left. It waits for the
+/// socket through a registration of its own, made for the while.
+async fn flush(link: Link, socket: Arc<std::net::TcpStream>, generation: u64) {
+    let watched = socket.try_clone().and_then(TcpStream::from_std);
+    let writer = match watched {
+        Ok(writer) => writer,
+        Err(e) => return link.fail(generation, e.into()),
+    };
     loop {
         let bytes = {
             let mut state = link.state();
@@ -463,7 +559,7 @@ async fn flush(link: Link, writer: Arc<OwnedWriteHalf>, generation: u64) {
         let mut at = 0;
         while at < bytes.len() {
             let written = match writer.writable().await {
-                Ok(()) => writer.try_write(&bytes[at..]),
+                Ok(()) => writer.try_io(Interest::WRITABLE, || (&*socket).write(&bytes[at..])),
                 Err(e) => Err(e),
             };
             match written {

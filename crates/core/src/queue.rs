@@ -12,6 +12,7 @@ use crate::connection::{Connection, ConnectionOptions, Shared};
 use crate::error::{Error, Result};
 use crate::job::{value_int, value_string, Job};
 use crate::keys::{JobState, QueueKeys};
+use crate::link::SocketReader;
 use crate::options::{prepare_job, AddContext, NewJob};
 use crate::scripts::{self, ScriptCall};
 
@@ -263,6 +264,13 @@ impl Queue {
         &self.inner.core
     }
 
+    /// Has `reader`, an event loop the embedder runs, read the replies to this queue's
+    /// commands, so they arrive on its thread without a hop through the runtime. Call it
+    /// before the first command; false over TLS, whose replies the runtime reads.
+    pub fn read_replies_with(&self, reader: Arc<dyn SocketReader>) -> bool {
+        self.inner.core.conn.read_replies_with(reader)
+    }
+
     /// Connects and writes the queue's meta (version, events length) once.
     pub async fn wait_until_ready(&self) -> Result<()> {
         self.inner
@@ -328,11 +336,14 @@ impl Queue {
         opts: &Json,
         defaults: Defaults,
     ) -> Result<Job> {
-        self.check_open()?;
-        let job = self.prepare_with(name, data, opts, defaults)?;
-        self.wait_until_ready().await?;
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.submit(job, Box::new(move |job| drop(tx.send(job))));
+        self.add_now(
+            name,
+            data,
+            opts,
+            defaults,
+            Box::new(move |job| drop(tx.send(job))),
+        )?;
         rx.await.map_err(|_| Error::Closed)?
     }
 
@@ -353,15 +364,19 @@ impl Queue {
             self.submit(job, reply);
             return Ok(());
         }
-        let queue = self.clone();
-        tokio::runtime::Handle::try_current()
-            .map_err(|_| Error::Closed)?
-            .spawn(async move {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::Closed)?;
+        let first = self.inner.adds.hold();
+        self.submit(job, reply);
+        if first {
+            let queue = self.clone();
+            runtime.spawn(async move {
+                let adds = &queue.inner.adds;
                 match queue.wait_until_ready().await {
-                    Ok(()) => queue.submit(job, reply),
-                    Err(err) => reply(Err(err)),
+                    Ok(()) => adds.release(&queue.inner.core),
+                    Err(err) => adds.fail_held(err),
                 }
             });
+        }
         Ok(())
     }
 

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use bullrush_core::{
     ConnectionOptions, Error, EventsHost, Failure, Finished, FnProcessor, Host, Job, JobError,
-    Outcome, Queue, QueueEvents, QueueEventsOptions, QueueOptions, Reporter, StreamEvent, Worker,
-    WorkerEvent, WorkerOptions,
+    LinkSocket, Outcome, Queue, QueueEvents, QueueEventsOptions, QueueOptions, Reporter,
+    SocketReader, StreamEvent, Worker, WorkerEvent, WorkerOptions,
 };
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc};
@@ -1226,5 +1226,94 @@ async fn adds_and_finishes_after_redis_forgot_the_scripts() {
 
     worker.close(false).await;
     queue.close().await;
+    s.obliterate().await;
+}
+
+/// Reads each socket a link opens on a thread of its own, like an embedder's event loop,
+/// and hands the replies over one byte at a time.
+#[derive(Default)]
+struct ByteReader {
+    local_addrs: Mutex<Vec<std::net::SocketAddr>>,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl ByteReader {
+    fn sockets(&self) -> usize {
+        self.local_addrs.lock().unwrap().len()
+    }
+}
+
+impl SocketReader for ByteReader {
+    fn read(&self, socket: LinkSocket) {
+        let LinkSocket { stream, feed } = socket;
+        self.local_addrs
+            .lock()
+            .unwrap()
+            .push(stream.local_addr().unwrap());
+        let thread = std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 256];
+            loop {
+                let n = match (&stream).read(&mut buf) {
+                    Ok(0) => return feed.ended(None),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(1));
+                        continue;
+                    }
+                    Err(e) => return feed.ended(Some(e.to_string())),
+                };
+                for byte in &buf[..n] {
+                    if !feed.feed(std::slice::from_ref(byte)) {
+                        return;
+                    }
+                }
+            }
+        });
+        self.threads.lock().unwrap().push(thread);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replies_read_by_an_outside_reader_reach_their_callers() {
+    let s = Scratch::new("outside-reader");
+    let queue = s.queue();
+    let reader = Arc::new(ByteReader::default());
+    assert!(queue.read_replies_with(reader.clone()));
+    assert!(!queue.read_replies_with(reader.clone()), "set once");
+
+    let opts = no_opts();
+    let data: Vec<String> = (0..5).map(|i| json!({ "i": i }).to_string()).collect();
+    let adds = futures_util::future::join_all(data.iter().map(|d| queue.add("byte", d, &opts)));
+    let adds = timeout(WAIT, adds).await.expect("the adds are answered");
+    let ids: Vec<String> = adds.into_iter().map(|a| a.unwrap().id).collect();
+    assert_eq!(ids, ["1", "2", "3", "4", "5"]);
+    assert_eq!(counts(&queue, &["waiting"]).await, [5]);
+    assert_eq!(reader.sockets(), 1);
+
+    let killed = reader.local_addrs.lock().unwrap()[0].to_string();
+    let client = redis::Client::open(support::redis_url()).unwrap();
+    let mut admin = client.get_connection().unwrap();
+    let _: () = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("ADDR")
+        .arg(&killed)
+        .query(&mut admin)
+        .unwrap();
+    eventually("the killed socket's end reaches the link", || {
+        let queue = queue.clone();
+        async move { queue.add("after", "{}", &no_opts()).await.is_ok() }
+    })
+    .await;
+    assert_eq!(reader.sockets(), 2, "a new socket, read by the same reader");
+    assert_eq!(counts(&queue, &["waiting"]).await, [6]);
+
+    queue.close().await;
+    let threads = std::mem::take(&mut *reader.threads.lock().unwrap());
+    for thread in threads {
+        tokio::task::spawn_blocking(move || thread.join().unwrap())
+            .await
+            .unwrap();
+    }
     s.obliterate().await;
 }
