@@ -150,4 +150,18 @@ describe(`close() releases Redis connections (${IMPL})`, () => {
     await queue.close();
     await waitFor(() => live.size === 0, 5000, { message: () => `${live.size} sockets left` });
   });
+
+  test('an add still in flight when close() is called settles', { timeout: 20000 }, async (t) => {
+    const name = uniqueQueueName('add-close');
+    t.after(() => cleanup(name));
+    const queue = new impl.Queue(name, { connection });
+    await queue.waitUntilReady();
+    const adding = queue.add('late', { n: 1 });
+    await queue.close();
+    const job = await withTimeout(adding, 5000, 'the add never settled');
+    assert.equal(job.id, '1');
+    const probe = newRedis();
+    t.after(() => probe.quit());
+    assert.equal(await probe.llen(`bull:${name}:wait`), 1);
+  });
 });

@@ -38,10 +38,10 @@ class Requests {
 
   /** Reads the replies to `native`'s commands on this thread, where the engine allows. */
   readRepliesOf(native) {
-    native.readRepliesWith((fd, feed) => this._read(fd, feed));
+    native.readRepliesWith((feed, fd) => this._read(feed, fd));
   }
 
-  _read(fd, feed) {
+  _read(feed, fd) {
     let socket;
     try {
       socket = new net.Socket({ fd, readable: true, writable: false, allowHalfOpen: true });

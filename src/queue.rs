@@ -141,12 +141,12 @@ impl NativeQueue {
         Ok(NativeQueue { inner })
     }
 
-    /// Has `callback(fd, feed)` read this queue's replies on Node's event loop; false
+    /// Has `callback(feed, fd)` read this queue's replies on Node's event loop; false
     /// where the runtime reads them instead (TLS, Windows).
     #[napi]
     pub fn read_replies_with(
         &self,
-        callback: Function<FnArgs<(i32, NativeReplyFeed)>, ()>,
+        callback: Function<FnArgs<(NativeReplyFeed, i32)>, ()>,
     ) -> Result<bool> {
         #[cfg(unix)]
         {

@@ -102,6 +102,14 @@ impl NativeReplier {
         mine
     }
 
+    /// Sends `replies` through this replier's threadsafe function.
+    pub(crate) fn send_later(&self, replies: Vec<JsReply>) {
+        for reply in replies {
+            self.callback
+                .call(reply, ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+
     /// Runs `work` on the runtime and sends its outcome as the reply to `request`.
     pub(crate) fn spawn<F>(&self, request: u32, work: F)
     where

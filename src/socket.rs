@@ -17,7 +17,8 @@ pub struct NativeReplyFeed {
 #[napi]
 impl NativeReplyFeed {
     /// Hands `bytes` to the engine; returns the replies to `replier` they completed, or
-    /// null once the engine no longer uses the socket (the caller closes it).
+    /// null once the engine no longer uses the socket (the caller closes it; the replies
+    /// then arrive through `replier`'s callback).
     #[napi]
     pub fn feed(&self, replier: &NativeReplier, bytes: BufferSlice) -> Option<Vec<JsReply>> {
         let mut current = false;
@@ -26,7 +27,11 @@ impl NativeReplyFeed {
                 current = self.feed.feed(&bytes);
             })
         });
-        current.then_some(replies)
+        if current {
+            return Some(replies);
+        }
+        replier.send_later(replies);
+        None
     }
 
     /// Reports that the socket ended, or failed with `reason`.
@@ -41,19 +46,57 @@ pub(crate) use reader::JsSocketReader;
 
 #[cfg(unix)]
 mod reader {
-    use std::os::fd::IntoRawFd;
+    use std::os::fd::{IntoRawFd, OwnedFd};
 
-    use bullrush_core::{LinkSocket, SocketReader};
-    use napi::bindgen_prelude::{FnArgs, Function, Result};
+    use bullrush_core::{LinkSocket, ReplyFeed, SocketReader};
+    use napi::bindgen_prelude::{FnArgs, Function, Result, ToNapiValue};
     use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-    use napi::Status;
+    use napi::{sys, Status};
 
     use super::NativeReplyFeed;
 
-    type Args = FnArgs<(i32, NativeReplyFeed)>;
-    type Callback = ThreadsafeFunction<LinkSocket, (), Args, Status, false, true>;
+    /// What the JS function is declared to take: the socket's feed and its descriptor.
+    type Args = FnArgs<(NativeReplyFeed, i32)>;
+    type Callback = ThreadsafeFunction<LinkSocket, (), FnArgs<(JsFeed, JsFd)>, Status, false, true>;
 
-    /// Hands each socket to a JS function, as a file descriptor and its feed.
+    /// A socket's feed on its way to JS; if it never gets there, the socket is
+    /// reported ended, so the replies owed on it fail instead of hanging.
+    struct JsFeed(Option<ReplyFeed>);
+
+    impl Drop for JsFeed {
+        fn drop(&mut self) {
+            if let Some(feed) = self.0.take() {
+                feed.ended(Some("the socket never reached JS".into()));
+            }
+        }
+    }
+
+    impl ToNapiValue for JsFeed {
+        unsafe fn to_napi_value(env: sys::napi_env, mut val: Self) -> Result<sys::napi_value> {
+            let Some(feed) = val.0.clone() else {
+                return Err(napi::Error::from_reason(
+                    "the socket's feed was handed over twice",
+                ));
+            };
+            let value = unsafe { NativeReplyFeed::to_napi_value(env, NativeReplyFeed { feed }) }?;
+            val.0 = None;
+            Ok(value)
+        }
+    }
+
+    /// A socket's descriptor on its way to JS, closed if it never gets there.
+    struct JsFd(Option<OwnedFd>);
+
+    impl ToNapiValue for JsFd {
+        unsafe fn to_napi_value(env: sys::napi_env, mut val: Self) -> Result<sys::napi_value> {
+            let Some(fd) = val.0.take() else {
+                return Err(napi::Error::from_reason("the socket was handed over twice"));
+            };
+            unsafe { i32::to_napi_value(env, fd.into_raw_fd()) }
+        }
+    }
+
+    /// Hands each socket to a JS function, as its feed and its file descriptor.
     pub(crate) struct JsSocketReader {
         callback: Callback,
     }
@@ -66,10 +109,8 @@ mod reader {
                 .weak::<true>()
                 .build_callback(|ctx| {
                     let LinkSocket { stream, feed } = ctx.value;
-                    Ok(FnArgs::from((
-                        stream.into_raw_fd(),
-                        NativeReplyFeed { feed },
-                    )))
+                    let fd = JsFd(Some(OwnedFd::from(stream)));
+                    Ok(FnArgs::from((JsFeed(Some(feed)), fd)))
                 })?;
             Ok(JsSocketReader { callback })
         }

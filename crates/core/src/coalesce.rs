@@ -53,10 +53,12 @@ impl AddCoalescer {
         self.send(core, batch);
     }
 
-    /// Holds the adds submitted from now on until `release` or `fail_held`; false when they
-    /// are held already.
-    pub fn hold(&self) -> bool {
-        !std::mem::replace(&mut self.state().held, true)
+    /// Keeps `job` with the adds held until `release` or `fail_held`; true when this
+    /// started the hold (the caller then makes the queue ready).
+    pub fn submit_held(&self, job: NewJob, reply: AddReply) -> bool {
+        let mut state = self.state();
+        state.waiting.push(AddRequest { job, reply });
+        !std::mem::replace(&mut state.held, true)
     }
 
     /// Sends the held adds.

@@ -267,14 +267,23 @@ impl Link {
             Reading::Runtime(stream) => {
                 tokio::spawn(read_replies(self.clone(), stream, generation));
             }
-            Reading::Embedder(reader, stream) => reader.read(LinkSocket {
-                stream,
-                feed: ReplyFeed {
-                    link: self.clone(),
-                    generation,
-                    partial: Arc::default(),
-                },
-            }),
+            Reading::Embedder(reader, stream) => {
+                reader.read(LinkSocket {
+                    stream,
+                    feed: ReplyFeed {
+                        link: self.clone(),
+                        generation,
+                        partial: Arc::default(),
+                    },
+                });
+                if !self.is_generation(generation) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::NotConnected,
+                        "the socket's reader did not take it",
+                    )
+                    .into());
+                }
+            }
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use redis::{FromRedisValue, Value};
 use serde_json::Value as Json;
 use tokio::sync::OnceCell;
 
-use crate::coalesce::{AddCoalescer, ADD_BATCH};
+use crate::coalesce::{AddCoalescer, AddReply, ADD_BATCH};
 use crate::connection::{Connection, ConnectionOptions, Shared};
 use crate::error::{Error, Result};
 use crate::job::{value_int, value_string, Job};
@@ -365,9 +365,11 @@ impl Queue {
             return Ok(());
         }
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::Closed)?;
-        let first = self.inner.adds.hold();
-        self.submit(job, reply);
-        if first {
+        if self
+            .inner
+            .adds
+            .submit_held(job.clone(), stored_reply(job, reply))
+        {
             let queue = self.clone();
             runtime.spawn(async move {
                 let adds = &queue.inner.adds;
@@ -381,13 +383,8 @@ impl Queue {
     }
 
     fn submit(&self, job: NewJob, reply: Box<dyn FnOnce(Result<Job>) + Send>) {
-        let stored = job.clone();
-        let core = &self.inner.core;
-        self.inner.adds.submit(
-            core,
-            job,
-            Box::new(move |id| reply(id.map(|id| stored_job(id, stored)))),
-        );
+        let stored = stored_reply(job.clone(), reply);
+        self.inner.adds.submit(&self.inner.core, job, stored);
     }
 
     /// Adds many jobs over the queue's default options, in as few script calls as
@@ -718,6 +715,11 @@ fn merge_options(defaults: &Json, opts: &Json) -> Json {
         }
     }
     Json::Object(merged)
+}
+
+/// Turns the id an add got into the stored job, for `reply`.
+fn stored_reply(job: NewJob, reply: Box<dyn FnOnce(Result<Job>) + Send>) -> AddReply {
+    Box::new(move |id| reply(id.map(|id| stored_job(id, job))))
 }
 
 fn stored_job(id: String, job: NewJob) -> Job {
