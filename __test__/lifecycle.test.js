@@ -136,14 +136,8 @@ describe(`close() releases Redis connections (${IMPL})`, () => {
     }).enable();
     t.after(() => hook.disable());
     const name = uniqueQueueName('socket-release');
-    const scoped = { ...connection, db: DB };
-    t.after(async () => {
-      const c = newRedis({ db: DB });
-      const keys = await c.keys(`bull:${name}:*`);
-      if (keys.length > 0) await c.del(...keys);
-      await c.quit();
-    });
-    const queue = new impl.Queue(name, { connection: scoped });
+    t.after(() => cleanup(name));
+    const queue = new impl.Queue(name, { connection });
     const jobs = await Promise.all([1, 2, 3].map((n) => queue.add('n', { n })));
     assert.deepEqual(jobs.map((j) => j.id), ['1', '2', '3'], 'ids in call order');
     assert.equal(live.size, 1, 'one socket on the event loop while the queue is open');
