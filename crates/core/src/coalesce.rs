@@ -44,13 +44,11 @@ impl AddCoalescer {
         let batch = {
             let mut state = self.state();
             state.waiting.push(AddRequest { job, reply });
-            if state.sending || state.held {
-                return;
-            }
-            state.sending = true;
-            take_batch(&mut state)
+            take_if_idle(&mut state)
         };
-        self.send(core, batch);
+        if let Some(batch) = batch {
+            self.send(core, batch);
+        }
     }
 
     /// Keeps `job` with the adds held until `release` or `fail_held`; true when this
@@ -66,13 +64,11 @@ impl AddCoalescer {
         let batch = {
             let mut state = self.state();
             state.held = false;
-            if state.sending || state.waiting.is_empty() {
-                return;
-            }
-            state.sending = true;
-            take_batch(&mut state)
+            take_if_idle(&mut state)
         };
-        self.send(core, batch);
+        if let Some(batch) = batch {
+            self.send(core, batch);
+        }
     }
 
     /// Fails the held adds with `err`.
@@ -113,6 +109,16 @@ impl AddCoalescer {
         };
         self.send(core, batch);
     }
+}
+
+/// The next batch to send, when adds wait and no call is in flight or held; the caller
+/// then sends it.
+fn take_if_idle(state: &mut AddState) -> Option<Vec<AddRequest>> {
+    if state.sending || state.held || state.waiting.is_empty() {
+        return None;
+    }
+    state.sending = true;
+    Some(take_batch(state))
 }
 
 fn take_batch(state: &mut AddState) -> Vec<AddRequest> {
