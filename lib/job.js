@@ -127,6 +127,13 @@ class Job {
     return this.queue._nativeQueue();
   }
 
+  // The native queue, told the time now (timestamps come from this process's clock).
+  _clocked() {
+    const native = this._native();
+    native.observeClock(Date.now());
+    return native;
+  }
+
   async updateProgress(progress) {
     this.progress = progress;
     await wait(this._native().updateProgress(this.id, JSON.stringify(progress)));
@@ -144,7 +151,7 @@ class Job {
 
   /** Reschedules the delayed job to run `delay` ms from now. */
   async changeDelay(delay) {
-    await wait(this._native().changeDelay(this.id, delay));
+    await wait(this._clocked().changeDelay(this.id, delay));
     this.delay = delay;
   }
 
@@ -182,9 +189,12 @@ class Job {
 
   // The native worker holding this job, when a Worker of this process delivered it: moves
   // go through it so it stops renewing the lock and lets go of the job. A Job read through
-  // a Queue moves through the queue.
+  // a Queue moves through the queue. Either is told the time now.
   _holder() {
-    return this.queue && typeof this.queue._nativeWorker === 'function' ? this.queue._nativeWorker() : undefined;
+    if (!this.queue || typeof this.queue._nativeWorker !== 'function') return undefined;
+    const worker = this.queue._nativeWorker();
+    worker.observeClock(Date.now());
+    return worker;
   }
 
   /** Moves this active job to the delayed set until `timestamp` (ms); the attempt does not count. */
@@ -194,7 +204,7 @@ class Job {
     const lock = lockOf(token);
     const holder = this._holder();
     await wait(
-      holder ? holder.moveToDelayed(this.id, lock, ts) : this._native().moveToDelayed(this.id, lock, ts, false),
+      holder ? holder.moveToDelayed(this.id, lock, ts) : this._clocked().moveToDelayed(this.id, lock, ts, false),
     );
     this.delay = Math.max(0, ts - Date.now());
   }
@@ -212,7 +222,7 @@ class Job {
    */
   async moveToCompleted(returnValue, token, _fetchNext) {
     const value = returnValue === undefined ? 'null' : JSON.stringify(returnValue);
-    const owner = this._holder() || this._native();
+    const owner = this._holder() || this._clocked();
     this.finishedOn = await wait(owner.moveToCompleted(this.id, lockOf(token), value ?? 'null'));
     this.returnvalue = returnValue === undefined ? null : returnValue;
     this.attemptsMade += 1;
@@ -221,7 +231,7 @@ class Job {
   /** Fails (or retries, per attempts and backoff) this active job held with `token`. */
   async moveToFailed(err, token, _fetchNext) {
     const failure = describeFailure(err);
-    const owner = this._holder() || this._native();
+    const owner = this._holder() || this._clocked();
     const finishedOn = await wait(owner.moveToFailed(this.id, lockOf(token), failure));
     this.failedReason = failure.message;
     this.attemptsMade += 1;

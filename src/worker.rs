@@ -56,6 +56,8 @@ pub struct JsWorkerEvent {
     pub stacktrace: Option<String>,
     pub attempts_made: Option<f64>,
     pub finished_on: Option<f64>,
+    /// The backoff delay of a retry through the delayed set (`failed`).
+    pub delay: Option<f64>,
     pub job: Option<JsJob>,
     pub job_ids: Option<Vec<String>>,
 }
@@ -130,6 +132,7 @@ fn event(kind: &str) -> JsWorkerEvent {
         stacktrace: None,
         attempts_made: None,
         finished_on: None,
+        delay: None,
         job: None,
         job_ids: None,
     }
@@ -157,6 +160,7 @@ fn js_event(e: WorkerEvent) -> JsWorkerEvent {
             stacktrace,
             attempts_made,
             finished_on,
+            delay,
             job,
         } => JsWorkerEvent {
             job_id: Some(job_id),
@@ -164,6 +168,7 @@ fn js_event(e: WorkerEvent) -> JsWorkerEvent {
             stacktrace: Some(stacktrace),
             attempts_made: Some(attempts_made as f64),
             finished_on: finished_on.map(|f| f as f64),
+            delay: delay.map(|d| d as f64),
             job: job.map(|j| JsJob::from(*j)),
             ..event("failed")
         },
@@ -355,9 +360,16 @@ impl NativeWorker {
         self.inner.run().await.map_err(js_error)
     }
 
-    /// Reports how attempts ended; cheap, no Redis round trip here.
+    /// Takes the host's time (`Date.now()`) as the worker's time now.
     #[napi]
-    pub fn report(&self, outcomes: Vec<JsOutcome>) {
+    pub fn observe_clock(&self, now: f64) {
+        self.inner.clock().observe(now as i64);
+    }
+
+    /// Reports how attempts ended at `now` (the host's time); cheap, no Redis round trip.
+    #[napi]
+    pub fn report(&self, outcomes: Vec<JsOutcome>, now: f64) {
+        self.inner.clock().observe(now as i64);
         let outcomes = outcomes.into_iter().map(|o| {
             let outcome = match o.kind.as_str() {
                 "completed" => Outcome::Completed {

@@ -7,6 +7,7 @@
 
 mod active_job;
 pub mod clean;
+pub mod clock;
 mod coalesce;
 pub mod connection;
 pub mod dedup;
@@ -29,6 +30,7 @@ pub mod worker;
 pub mod workers;
 
 pub use clean::CleanState;
+pub use clock::Clock;
 pub use connection::{ClientIdentity, ConnectionOptions, TlsOptions};
 pub use dedup::Deduplication;
 pub use edit::PriorityChange;
@@ -48,10 +50,5 @@ pub use worker::{
 };
 pub use workers::ClientInfo;
 
-/// Milliseconds since the Unix epoch, from this host's clock (as BullMQ uses).
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+/// Milliseconds since the Unix epoch, from the system clock.
+pub use clock::system_ms as now_ms;

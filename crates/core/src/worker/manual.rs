@@ -40,7 +40,7 @@ impl Worker {
             returnvalue: returnvalue.to_string(),
         };
         let at = settle_by_hand(&self.shared.core, &self.shared.opts, id, token, outcome).await?;
-        Ok(at.unwrap_or_else(crate::now_ms))
+        Ok(at.unwrap_or_else(|| self.shared.core.clock.now()))
     }
 
     /// Fails (or retries, as its attempts and backoff say) a job taken by hand; returns
@@ -64,7 +64,7 @@ impl Queue {
             returnvalue: returnvalue.to_string(),
         };
         let at = settle_by_hand(self.core(), &WorkerOptions::default(), id, token, outcome).await?;
-        Ok(at.unwrap_or_else(crate::now_ms))
+        Ok(at.unwrap_or_else(|| self.core().clock.now()))
     }
 
     /// Fails (or retries) an active job as the holder of `token`; returns `finishedOn`
@@ -105,7 +105,7 @@ async fn settle_by_hand(
         on_complete: opts.remove_on_complete,
         on_fail: opts.remove_on_fail,
     };
-    let now = crate::now_ms();
+    let now = core.clock.now();
     let Some(settlement) = settle(id, &info, outcome, keep) else {
         return Ok(None);
     };
