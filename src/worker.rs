@@ -12,7 +12,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
 
-use crate::convert::{connection, js_error, keep_jobs, JsConnection, JsJob};
+use crate::convert::{connection, js_error, keep_jobs, JsConnection, JsFailure, JsJob, JsSettled};
 use crate::queue::NativeQueue;
 
 /// Worker options, normalised by the JS layer (times in ms, `drainDelay` in s).
@@ -84,26 +84,6 @@ pub struct JsOutcome {
     pub stack: Option<String>,
     pub unrecoverable: Option<bool>,
     pub backoff_delay: Option<f64>,
-}
-
-/// A failed attempt, as the JS layer classified the error.
-#[napi(object)]
-pub struct JsFailure {
-    pub message: String,
-    pub stack: Option<String>,
-    pub unrecoverable: bool,
-    pub backoff_delay: Option<f64>,
-}
-
-impl From<JsFailure> for Failure {
-    fn from(f: JsFailure) -> Failure {
-        Failure {
-            message: f.message,
-            stack: f.stack,
-            unrecoverable: f.unrecoverable,
-            backoff_delay: f.backoff_delay.map(|d| d as i64),
-        }
-    }
 }
 
 type Callback = ThreadsafeFunction<JsDelivery, (), JsDelivery, Status, false, true>;
@@ -309,28 +289,35 @@ impl NativeWorker {
             .map_err(js_error)
     }
 
-    /// Completes a job taken by hand; resolves to `finishedOn`.
+    /// Completes a job taken by hand, taking the next one with `fetch_next`.
     #[napi]
-    pub async fn move_to_completed(&self, id: String, token: String, value: String) -> Result<f64> {
+    pub async fn move_to_completed(
+        &self,
+        id: String,
+        token: String,
+        value: String,
+        fetch_next: bool,
+    ) -> Result<JsSettled> {
         self.inner
-            .move_to_completed(&id, &token, &value)
+            .move_to_completed(&id, &token, &value, fetch_next)
             .await
-            .map(|at| at as f64)
+            .map(JsSettled::from)
             .map_err(js_error)
     }
 
-    /// Fails (or retries) a job taken by hand; resolves to `finishedOn` when final.
+    /// Fails (or retries) a job taken by hand, taking the next one with `fetch_next`.
     #[napi]
     pub async fn move_to_failed(
         &self,
         id: String,
         token: String,
         failure: JsFailure,
-    ) -> Result<Option<f64>> {
+        fetch_next: bool,
+    ) -> Result<JsSettled> {
         self.inner
-            .move_to_failed(&id, &token, failure.into())
+            .move_to_failed(&id, &token, failure.into(), fetch_next)
             .await
-            .map(|at| at.map(|at| at as f64))
+            .map(JsSettled::from)
             .map_err(js_error)
     }
 

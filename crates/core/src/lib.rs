@@ -46,7 +46,8 @@ pub use processor::{FnProcessor, JobError};
 pub use queue::{Defaults, Finished, Queue, QueueOptions, VERSION};
 pub use requeue::FinishedState;
 pub use worker::{
-    BatchOptions, Failure, Host, Limiter, Outcome, Reporter, Worker, WorkerEvent, WorkerOptions,
+    BatchOptions, Failure, Host, Limiter, NextJob, Outcome, Reporter, Settled, Worker, WorkerEvent,
+    WorkerOptions,
 };
 pub use workers::ClientInfo;
 

@@ -24,6 +24,7 @@ use crate::queue::{Queue, QueueCore};
 
 pub use batch::BatchOptions;
 use held::{ActiveJob, Held, Phase, Timer};
+pub use manual::{NextJob, Settled};
 pub use options::{Limiter, WorkerOptions};
 use outcome::{AttemptInfo, KeepDefaults};
 pub use outcome::{Failure, Outcome};
