@@ -328,6 +328,7 @@ class Queue extends EventEmitter {
 
   async updateJobProgress(jobId, progress) {
     await wait(this._native.updateProgress(String(jobId), JSON.stringify(progress)));
+    this.emit('progress', jobId, progress);
   }
 
   async addJobLog(jobId, logRow, keepLogs) {

@@ -139,7 +139,7 @@ pub struct NextJob {
 }
 
 /// Settles one attempt the way a worker settles its processor's outcome, fetching the
-/// next job under `token` in the same call when `fetch_next`.
+/// next job under `token` in the same call when `fetch_next` (never for a retry at once).
 async fn settle_by_hand(
     core: &QueueCore,
     opts: &WorkerOptions,
@@ -168,6 +168,8 @@ async fn settle_by_hand(
     let Some(settlement) = settle(id, &info, outcome, keep) else {
         return Err(Error::script(-1, id, "moveToFinished", "active"));
     };
+    // As BullMQ: a job retried at once goes back to wait without fetching another.
+    let fetch_next = fetch_next && settlement.kind != SettleKind::Retry;
     let fetch = usize::from(fetch_next);
     let reply = finish(
         core,

@@ -340,6 +340,7 @@ pub struct Worker {
     /// The blocking connection `get_next_job` waits on.
     manual_blocking: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
     started: AtomicBool,
+    stalled_started: AtomicBool,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     fetcher: Mutex<Option<JoinHandle<()>>>,
     closed: Notify,
@@ -390,6 +391,7 @@ impl Worker {
             queue,
             manual_blocking: tokio::sync::Mutex::new(None),
             started: AtomicBool::new(false),
+            stalled_started: AtomicBool::new(false),
             tasks: Mutex::new(Vec::new()),
             fetcher: Mutex::new(None),
             closed: Notify::new(),
@@ -481,10 +483,30 @@ impl Worker {
         if !shared.opts.skip_lock_renewal {
             tasks.push(tokio::spawn(locks::run(shared.clone())));
         }
-        if !shared.opts.skip_stalled_check {
-            tasks.push(tokio::spawn(stalled::run(shared.clone())));
-        }
+        drop(tasks);
+        self.start_stalled_check();
         Ok(())
+    }
+
+    /// Starts the periodic stalled-job check (BullMQ's `startStalledCheckTimer`), for a
+    /// worker that takes jobs by hand; `run` starts it too. Does nothing when already
+    /// started or with `skipStalledCheck`.
+    pub fn start_stalled_check(&self) {
+        if self.shared.opts.skip_stalled_check || self.stalled_started.swap(true, Ordering::SeqCst)
+        {
+            return;
+        }
+        let task = tokio::spawn(stalled::run(self.shared.clone()));
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(task);
+    }
+
+    /// Runs one stalled-job check now (BullMQ's `moveStalledJobsToWait`); returns the ids
+    /// it moved back to wait, each also raised as a `Stalled` event.
+    pub async fn check_stalled(&self) -> Result<Vec<String>> {
+        stalled::check_and_report(&self.shared).await
     }
 
     /// Whether the worker is fetching or processing.
@@ -502,6 +524,14 @@ impl Worker {
 
     /// Stops fetching (jobs in hand go on); with `wait_active`, returns once they are done.
     pub async fn pause(&self, wait_active: bool) {
+        self.pause_now();
+        if wait_active {
+            self.wait_idle().await;
+        }
+    }
+
+    /// Stops fetching at once; jobs in hand go on.
+    pub fn pause_now(&self) {
         self.shared.state.send_if_modified(|s| {
             let change = *s == RunState::Running;
             if change {
@@ -509,9 +539,6 @@ impl Worker {
             }
             change
         });
-        if wait_active {
-            self.wait_idle().await;
-        }
     }
 
     /// Fetches again after `pause`.
@@ -525,7 +552,8 @@ impl Worker {
         });
     }
 
-    async fn wait_idle(&self) {
+    /// Returns once the worker holds no job.
+    pub async fn wait_idle(&self) {
         loop {
             let notified = self.shared.idle.notified();
             tokio::pin!(notified);
