@@ -556,4 +556,21 @@ describe('getWorkers', () => {
     await waitFor(async () => (await qs[0].getWorkersCount()) === 2, 5000);
     assert.equal(await qs[1].getWorkersCount(), 2);
   });
+  test('a worker that never ran is listed once ready, and ready is emitted without run()', { timeout: 30000 }, async (t) => {
+    const s = createScope();
+    t.after(() => s.close());
+    const name = s.queueName('workers-idle');
+    const qs = sides.map((side) => s.add(new side.lib.Queue(name, { connection })));
+    for (const side of sides) {
+      const worker = s.add(new side.lib.Worker(name, async () => {}, workerOpts({ autorun: false, name: `${side.label === 'bullmq' ? 'b' : 'i'}-idle` })));
+      // eslint-disable-next-line no-await-in-loop
+      await new Promise((resolve) => worker.once('ready', resolve));
+      assert.equal(worker.isRunning(), false);
+    }
+    const lists = await Promise.all(qs.map((q) => q.getWorkers()));
+    const base = `bull:${Buffer.from(name).toString('base64')}`;
+    for (const list of lists) {
+      assert.deepEqual(list.map((c) => c.rawname).sort(), [`${base}:w:b-idle`, `${base}:w:i-idle`]);
+    }
+  });
 });

@@ -79,6 +79,11 @@ class Worker extends EventEmitter {
     this._started = false;
     this._paused = false;
     this._endRun = undefined;
+    // As BullMQ's, the worker connects when created: `ready`, and getWorkers lists it.
+    this._ready = wait(this._native.waitUntilReady());
+    this._ready.catch((err) => {
+      if (!this.closing) this.emit('error', err);
+    });
     if (this.opts.autorun && this.processFn) {
       this.run().catch((err) => {
         if (!this.closing) this.emit('error', err);
@@ -196,6 +201,7 @@ class Worker extends EventEmitter {
   }
 
   async waitUntilReady() {
+    await wait(this._native.waitUntilReady());
     await wait(this._queue.waitUntilReady());
     return this;
   }

@@ -341,6 +341,12 @@ impl NativeWorker {
             .map_err(js_error)
     }
 
+    /// Connects (the named blocking connection included); raises `ready` the first time.
+    #[napi]
+    pub async fn wait_until_ready(&self) -> Result<()> {
+        self.inner.wait_until_ready().await.map_err(js_error)
+    }
+
     /// Starts the periodic stalled-job check (for a worker taking jobs by hand).
     #[napi]
     pub fn start_stalled_check(&self) {

@@ -24,7 +24,7 @@ impl Worker {
         }
         let mut fetched = fetch(&self.shared, 1, token).await?;
         if fetched.jobs.is_empty() && block && fetched.rate_limit_ttl == 0 {
-            let mut blocking = self.manual_blocking.lock().await;
+            let mut blocking = self.shared.blocking.lock().await;
             wait_for_marker(&self.shared, &mut blocking, fetched.next_due).await?;
             fetched = fetch(&self.shared, 1, token).await?;
         }

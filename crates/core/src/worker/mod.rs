@@ -142,6 +142,11 @@ pub(crate) struct Shared {
     limited_until: AtomicI64,
     token_seq: AtomicU64,
     uuid: String,
+    /// The named blocking connection, opened before the first fetch needs it (by
+    /// `wait_until_ready`, or by manual processing), so `getWorkers` lists the worker.
+    blocking: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
+    /// Whether `Ready` was raised (it is, once).
+    announced: AtomicBool,
 }
 
 impl Shared {
@@ -158,6 +163,32 @@ impl Shared {
             job_id: None,
             token: None,
         }]);
+    }
+
+    /// Raises `Ready` the first time the worker is connected.
+    fn announce_ready(&self) {
+        if !self.announced.swap(true, Ordering::SeqCst) {
+            self.emit(vec![WorkerEvent::Ready]);
+        }
+    }
+
+    /// Opens the shared connection and, unless one is open, the named blocking one.
+    async fn connect(&self) -> Result<()> {
+        self.core.conn().await?;
+        let mut blocking = self.blocking.lock().await;
+        if blocking.is_none() {
+            *blocking = Some(self.core.conn.blocking(Some(&self.client_name())).await?);
+        }
+        Ok(())
+    }
+
+    /// The blocking connection's name, which BullMQ's `getWorkers` looks for.
+    fn client_name(&self) -> String {
+        let base = self.core.client_name();
+        match &self.opts.name {
+            Some(name) => format!("{base}:w:{name}"),
+            None => base,
+        }
     }
 
     fn next_token(&self) -> String {
@@ -337,8 +368,6 @@ impl Shared {
 pub struct Worker {
     shared: Arc<Shared>,
     queue: Queue,
-    /// The blocking connection `get_next_job` waits on.
-    manual_blocking: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
     started: AtomicBool,
     stalled_started: AtomicBool,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -385,11 +414,12 @@ impl Worker {
             limited_until: AtomicI64::new(0),
             token_seq: AtomicU64::new(0),
             uuid: uuid::Uuid::new_v4().to_string(),
+            blocking: tokio::sync::Mutex::new(None),
+            announced: AtomicBool::new(false),
         });
         Ok(Worker {
             shared,
             queue,
-            manual_blocking: tokio::sync::Mutex::new(None),
             started: AtomicBool::new(false),
             stalled_started: AtomicBool::new(false),
             tasks: Mutex::new(Vec::new()),
@@ -465,6 +495,21 @@ impl Worker {
             }
             _ => false,
         }
+    }
+
+    /// Connects, opening the named blocking connection at once so `getWorkers` lists the
+    /// worker before it runs (as BullMQ's worker connects when created); raises `Ready`
+    /// the first time.
+    pub async fn wait_until_ready(&self) -> Result<()> {
+        if self.is_closed.load(Ordering::SeqCst) {
+            return Err(Error::Closed);
+        }
+        if self.shared.announced.load(Ordering::SeqCst) {
+            return self.shared.core.conn().await.map(|_| ());
+        }
+        self.shared.connect().await?;
+        self.shared.announce_ready();
+        Ok(())
     }
 
     /// Starts fetching, renewing locks and checking for stalled jobs. Connection trouble
@@ -618,7 +663,7 @@ impl Worker {
         }
         self.shared.core.conn.close();
         self.queue.close().await;
-        *self.manual_blocking.lock().await = None;
+        *self.shared.blocking.lock().await = None;
         self.shared.emit(vec![WorkerEvent::Closed]);
         self.closed.notify_waiters();
     }
