@@ -500,6 +500,23 @@ describe('metrics', () => {
     });
   }
 
+  test('exportPrometheusMetrics is built from getJobCounts and getMetrics, so a stub of them shows', { timeout: 10000 }, async (t) => {
+    const s = createScope();
+    t.after(() => s.close());
+    const name = s.queueName('metrics-stub');
+    const texts = sides.map((side) => {
+      const q = s.add(new side.lib.Queue(name, { connection }));
+      q.getJobCounts = async () => ({ waiting: 5, custom: 2 });
+      q.getMetrics = async (kind) => ({ meta: { count: kind === 'completed' ? 42 : 7 }, data: [], count: 0 });
+      return q.exportPrometheusMetrics({ env: 'test' });
+    });
+    const [bullmqText, implText] = await Promise.all(texts);
+    assert.equal(implText, bullmqText);
+    assert.ok(implText.includes(`bullmq_job_count{queue="${name}", state="custom", env="test"} 2`), implText);
+    assert.ok(implText.includes(`bullmq_job_failed_total{queue="${name}", env="test"} 7`), implText);
+    assert.ok(!implText.includes('state="active"'), implText);
+  });
+
   test('bad metrics options and types are rejected', { skip: bullrushOnly, timeout: 10000 }, async (t) => {
     const s = createScope();
     t.after(() => s.close());
