@@ -66,7 +66,7 @@ describe("bullrush's binding loader", { skip: isBullmqImpl && "bullrush's own lo
       () => loadFrom(dir, '.next/server/chunks/load-binding.js'),
       (err) => {
         assert.match(err.message, /serverExternalPackages: \['bullmq'\]/);
-        assert.match(err.message, /\['bullrush'\] when you import it by that name/);
+        assert.match(err.message, /the name you import it by: \['bullrush'\], or your alias/);
         assert.deepEqual(
           err.cause.errors.map((e) => e.code),
           ['MODULE_NOT_FOUND', 'MODULE_NOT_FOUND'],

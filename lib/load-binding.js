@@ -54,7 +54,7 @@ function notInstalled(misses) {
     'bullrush is bundled here and cannot find its native binding: neither ' +
       `${INSTALL_NAMES.map((name) => `${name}/binding.js`).join(' nor ')} resolves from the ` +
       "bundle. Let Node load the package: in next.config.js, add serverExternalPackages: ['bullmq'] " +
-      "(or ['bullrush'] when you import it by that name).",
+      "(or the name you import it by: ['bullrush'], or your alias).",
     { cause: new AggregateError(misses, 'binding.js under each install name') },
   );
 }
