@@ -88,14 +88,19 @@ async function packBullrush(layout) {
   return { specs: [`bullmq@file:${main}`, `${platformName}@file:${platform}`], dir: into };
 }
 
-function realBullmqSpec() {
-  const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', 'bullmq', 'package.json'), 'utf8'));
-  return `bullmq@${version}`;
+// The real bullmq, and the ioredis it needs (an optional peer dependency since bullmq 6),
+// at the versions this repository locks.
+function realBullmqSpecs() {
+  return ['bullmq', 'ioredis'].map((name) => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8'));
+    return `${name}@${version}`;
+  });
 }
 
 /**
- * Copies the app at `source` to a temporary directory and installs it with the
- * implementation under test as `bullmq`. Answers { dir, dispose }.
+ * Copies the app at `source` to a temporary directory and installs it from its lockfile,
+ * with the implementation under test as `bullmq` (named on the command line, so it takes
+ * the place of the app's own `bullmq`). Answers { dir, dispose }.
  */
 async function installApp(source, { layout = 'flat' } = {}) {
   const dir = tempDir(path.basename(source));
@@ -103,9 +108,8 @@ async function installApp(source, { layout = 'flat' } = {}) {
     recursive: true,
     filter: (src) => !/(^|[/\\])(node_modules|\.next)$/.test(src),
   });
-  await run('npm', ['install', '--no-audit', '--no-fund'], { cwd: dir });
-  const specs = isBullmqImpl ? [realBullmqSpec()] : (await bullrushSpecs(layout)).specs;
-  await run('npm', ['install', '--no-save', '--no-audit', '--no-fund', ...specs], { cwd: dir });
+  const specs = isBullmqImpl ? realBullmqSpecs() : (await bullrushSpecs(layout)).specs;
+  await run('npm', ['install', '--no-audit', '--no-fund', ...specs], { cwd: dir });
   return { dir, dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
