@@ -41,6 +41,7 @@ function nodeRequire(id) {
 /** Resolvers of binding.js under each install name, from the bundle's location. */
 function installedResolvers() {
   if (typeof __webpack_require__ === 'function') {
+    // Spelled out, not built from INSTALL_NAMES: webpack's tracer follows literal requests only.
     return [
       () => __non_webpack_require__.resolve('bullmq/binding.js'),
       () => __non_webpack_require__.resolve('bullrush/binding.js'),
