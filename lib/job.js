@@ -151,7 +151,10 @@ class Job {
   /** Reads a job by id; undefined when it does not exist. */
   static async fromId(queue, jobId) {
     if (!jobId) return undefined;
-    const raw = await wait(queue._nativeQueue().getJob(String(jobId)));
+    const raw =
+      typeof queue._readJob === 'function'
+        ? await queue._readJob(jobId)
+        : await wait(queue._nativeQueue().getJob(String(jobId)));
     return raw ? Job.fromNative(queue, raw) : undefined;
   }
 

@@ -75,7 +75,9 @@ class Queue extends EventEmitter {
   // Adds one job (over the queue's default options when `mergeDefaults`); the Job is
   // built from the caller's own name and data, not read back.
   async _addOne(name, data, opts, mergeDefaults) {
-    const [raw] = await this._requests.send((replier, request) =>
+    const {
+      added: [raw],
+    } = await this._requests.send((replier, request) =>
       this._clocked().addWith(replier, request, String(name), dataJson(data), optsJson(opts), mergeDefaults),
     );
     return this._added(raw, name, data);
@@ -87,7 +89,7 @@ class Queue extends EventEmitter {
       data: dataJson(j.data),
       opts: optsJson(j.opts),
     }));
-    const added = await this._requests.send((replier, request) =>
+    const { added } = await this._requests.send((replier, request) =>
       this._clocked().addBulkWith(replier, request, natives, mergeDefaults),
     );
     return added.map((raw, i) => this._added(raw, jobs[i].name, jobs[i].data));
@@ -101,6 +103,15 @@ class Queue extends EventEmitter {
 
   async getJob(jobId) {
     return Job.fromId(this, jobId);
+  }
+
+  // Reads a job's record, written to Redis from this thread at once (so a read made in an
+  // event handler goes out before what the worker does next).
+  async _readJob(jobId) {
+    const { job } = await this._requests.send((replier, request) =>
+      this._native.getJobWith(replier, request, String(jobId)),
+    );
+    return job;
   }
 
   async getJobs(types, start = 0, end = -1, asc = false) {

@@ -163,6 +163,25 @@ impl From<JsFailure> for Failure {
     }
 }
 
+/// What the JS layer needs of a job it just added (it already has the name and data).
+#[napi(object)]
+pub struct JsAdded {
+    pub id: String,
+    pub timestamp: f64,
+    /// The job's options as BullMQ's `Job` shows them, as JSON text.
+    pub opts: String,
+}
+
+impl From<Job> for JsAdded {
+    fn from(job: Job) -> JsAdded {
+        JsAdded {
+            opts: job.public_opts(),
+            id: job.id,
+            timestamp: job.timestamp as f64,
+        }
+    }
+}
+
 /// What settling an attempt by hand did to the job.
 #[napi(object)]
 pub struct JsSettled {

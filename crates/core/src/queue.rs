@@ -405,6 +405,25 @@ impl Queue {
         self.inner.adds.submit(&self.inner.core, job, stored);
     }
 
+    /// Reads job `id` and hands it to `reply` (`None` when it does not exist). On plain TCP
+    /// the read is written to Redis before this returns; call it within the runtime.
+    pub fn get_job_now(
+        &self,
+        id: &str,
+        reply: Box<dyn FnOnce(Result<Option<Job>>) + Send>,
+    ) -> Result<()> {
+        self.check_open()?;
+        let core = &self.inner.core;
+        let id = id.to_string();
+        let mut cmd = redis::cmd("HGETALL");
+        cmd.arg(core.keys.job(&id));
+        core.conn.send_command(
+            cmd,
+            Box::new(move |value| reply(value.map(|v| Job::from_reply(&id, &v)))),
+        );
+        Ok(())
+    }
+
     /// Adds many jobs over the queue's default options, in as few script calls as
     /// possible; all are validated first.
     pub async fn add_bulk(&self, jobs: &[(String, String, Json)]) -> Result<Vec<Job>> {
