@@ -226,7 +226,7 @@ impl NativeQueue {
         let answer = replier.answer(request);
         let reply = Box::new(
             move |job: bullrush_core::Result<Option<bullrush_core::Job>>| {
-                answer(job.map(|job| Answer::Read(job.map(JsJob::from))))
+                answer(job.map(|job| Answer::Read(job.map(|job| Box::new(job.into())))))
             },
         );
         napi::bindgen_prelude::within_runtime_if_available(|| self.inner.get_job_now(&id, reply))

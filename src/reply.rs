@@ -27,7 +27,7 @@ pub struct JsReply {
 /// What a request answers with.
 pub(crate) enum Answer {
     Added(Vec<JsAdded>),
-    Read(Option<JsJob>),
+    Read(Option<Box<JsJob>>),
 }
 
 type Callback = ThreadsafeFunction<JsReply, (), JsReply, Status, false, true>;
@@ -141,7 +141,7 @@ impl NativeReplier {
             };
             match outcome {
                 Ok(Answer::Added(added)) => reply.added = added,
-                Ok(Answer::Read(job)) => reply.job = job,
+                Ok(Answer::Read(job)) => reply.job = job.map(|job| *job),
                 Err(err) => reply.error = Some(js_error(err).reason.clone()),
             }
             if let Some(reply) = gather(&callback, reply) {
