@@ -17,8 +17,10 @@ use crate::link::SocketReader;
 use crate::options::{prepare_job, AddContext, NewJob};
 use crate::scripts::{self, ScriptCall};
 
-/// The `version` a bullrush queue writes into the queue's meta hash.
-pub const VERSION: &str = concat!("bullrush:", env!("CARGO_PKG_VERSION"));
+/// The `version` a queue writes into its meta hash: BullMQ's `bullmq:<version>`, naming
+/// the BullMQ release whose Redis layout and behaviour this engine follows, so tools that
+/// read it (dashboards, BullMQ's own getters) see a BullMQ queue of that layout.
+pub const VERSION: &str = "bullmq:6.7.0";
 
 /// Options of a queue (BullMQ's `QueueOptions`).
 #[derive(Debug, Clone)]
