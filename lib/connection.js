@@ -165,7 +165,17 @@ const READERS = {
   'ioredis-cluster': () => {
     throw unsupported('an ioredis Cluster', 'Redis Cluster is not supported by bullrush yet');
   },
-  'node-redis': (c) => fromNodeRedisOptions(rawOf(c).options || {}, 'a node-redis client'),
+  'node-redis': (c) => {
+    const raw = rawOf(c);
+    if (typeof raw.getSlotRandomNode === 'function') {
+      throw unsupported('a node-redis cluster client', 'Redis Cluster is not supported by bullrush yet');
+    }
+    if (typeof raw.getMasterNode === 'function') {
+      throw unsupported('a node-redis sentinel client', 'Redis Sentinel is not supported by bullrush yet');
+    }
+    if (!raw.options) throw unsupported('a node-redis client', 'its settings cannot be read (the client has no options)');
+    return fromNodeRedisOptions(raw.options, 'a node-redis client');
+  },
   'valkey-glide': (c) => {
     const raw = rawOf(c);
     const name = (raw.constructor && raw.constructor.name) || '';
@@ -180,7 +190,7 @@ const READERS = {
   },
   unknown: (c) => {
     throw unsupported(
-      `a Redis client of a kind bullrush does not know (${describe(c)})`,
+      `an unknown kind of Redis client, ${describe(c)}`,
       'pass its settings ({ host, port, username, password, db, tls }) or a redis:// URL instead',
     );
   },
