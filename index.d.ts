@@ -742,6 +742,12 @@ export declare class Queue<
   readonly qualifiedName: string;
   /** The options given to the constructor. */
   opts: QueueOptions;
+  /** Set once `close()` was called; resolves when closed. */
+  closing: Promise<void> | undefined;
+  /** A random id of this Queue instance. */
+  readonly token: string;
+  /** The default job options given to the constructor. */
+  jobsOpts: DefaultJobOptions;
 
   constructor(name: string, opts?: QueueOptions);
 
@@ -921,7 +927,7 @@ export declare class Queue<
   /** Deletes the `priority` key of BullMQ before v4; resolves to how many keys went. */
   removeDeprecatedPriorityKey(): Promise<number>;
   /** Job schedulers are not supported by bullrush yet: rejects. */
-  get jobScheduler(): Promise<never>;
+  get jobScheduler(): Promise<unknown>;
 
   /** The queue's keys by type (`wait`, `events`, ...). */
   readonly keys: KeysMap;
@@ -929,6 +935,8 @@ export declare class Queue<
   toKey(type: string): string;
   /** The backend: its `client` answers `status` and `ping()` for health checks. */
   getBackend(): Backend;
+  /** The same as `getBackend()`. */
+  readonly backend: Backend;
   /** Runs `callback` in a telemetry span when the `telemetry` option is set. */
   trace<T>(
     spanKind: SpanKind,
@@ -947,6 +955,8 @@ export declare class Worker<DataType = any, ResultType = any, NameType extends s
   readonly qualifiedName: string;
   /** The options given to the constructor. */
   readonly opts: WorkerOptions;
+  /** Set once `close()` was called; resolves when closed. */
+  closing: Promise<void> | undefined;
   /** Unique id of this worker instance. */
   readonly id: string;
 
@@ -1012,9 +1022,9 @@ export declare class Worker<DataType = any, ResultType = any, NameType extends s
   /** The longest blocking wait for jobs, in seconds. */
   get maximumBlockTimeout(): number;
   /** Resolves after `milliseconds` (100 by default), or when `abortController` aborts. */
-  delay(milliseconds?: number, abortController?: AbortController): Promise<void>;
+  delay(milliseconds?: number, abortController?: AbortControllerLike): Promise<void>;
   /** Job schedulers are not supported by bullrush yet: rejects. */
-  get jobScheduler(): Promise<never>;
+  get jobScheduler(): Promise<unknown>;
 
   /** The queue's keys by type (`wait`, `events`, ...). */
   readonly keys: KeysMap;
@@ -1022,6 +1032,8 @@ export declare class Worker<DataType = any, ResultType = any, NameType extends s
   toKey(type: string): string;
   /** The backend: its `client` answers `status` and `ping()` for health checks. */
   getBackend(): Backend;
+  /** The same as `getBackend()`. */
+  readonly backend: Backend;
   /** Runs `callback` in a telemetry span when the `telemetry` option is set. */
   trace<T>(
     spanKind: SpanKind,
@@ -1040,6 +1052,8 @@ export declare class QueueEvents<ResultType = any> extends EventEmitter {
   readonly qualifiedName: string;
   /** The options given to the constructor. */
   opts: QueueEventsOptions;
+  /** Set once `close()` was called; resolves when closed. */
+  closing: Promise<void> | undefined;
 
   constructor(name: string, opts?: QueueEventsOptions);
 
@@ -1065,6 +1079,8 @@ export declare class QueueEvents<ResultType = any> extends EventEmitter {
   toKey(type: string): string;
   /** The backend: its `client` answers `status` and `ping()` for health checks. */
   getBackend(): Backend;
+  /** The same as `getBackend()`. */
+  readonly backend: Backend;
   /** Runs `callback` in a telemetry span when the `telemetry` option is set. */
   trace<T>(
     spanKind: SpanKind,
@@ -1073,6 +1089,13 @@ export declare class QueueEvents<ResultType = any> extends EventEmitter {
     callback: (span?: Span, dstPropagationMetadata?: string) => Promise<T> | T,
     srcPropagationMetadata?: string,
   ): Promise<T | Promise<T>>;
+}
+
+/** What `Job.waitUntilFinished` listens on: a QueueEvents of either library. */
+export interface QueueEventsLike {
+  waitUntilReady(): Promise<unknown>;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  removeListener(event: string, listener: (...args: any[]) => void): unknown;
 }
 
 /** A job: its stored fields and the operations on it. */
@@ -1217,7 +1240,7 @@ export declare class Job<
   /** Moves a failed (or completed) job back to wait. */
   retry(state?: FinishedStatus, opts?: RetryOptions): Promise<void>;
   /** Resolves with the return value when the job completes; rejects when it fails or after `ttl` ms. */
-  waitUntilFinished(queueEvents: QueueEvents<any>, ttl?: number): Promise<ReturnType>;
+  waitUntilFinished(queueEvents: QueueEventsLike, ttl?: number): Promise<ReturnType>;
 
   /** Return values of the processed children, by job key. */
   getChildrenValues<CT = any>(): Promise<{ [jobKey: string]: CT }>;
@@ -1472,6 +1495,8 @@ export declare class QueueBase extends EventEmitter {
   toKey(type: string): string;
   /** The backend: its `client` answers `status` and `ping()` for health checks. */
   getBackend(): Backend;
+  /** The same as `getBackend()`. */
+  readonly backend: Backend;
   /** Runs `callback` in a telemetry span when the `telemetry` option is set. */
   trace<T>(
     spanKind: SpanKind,
@@ -1580,12 +1605,20 @@ export declare const getNextMillis: (millis: number, opts: RepeatOptions) => num
 // Utilities
 // ---------------------------------------------------------------------------
 
+/** An AbortController (Node's, or the `node-abort-controller` package's BullMQ types use). */
+export interface AbortControllerLike {
+  readonly signal: {
+    addEventListener(type: 'abort', listener: () => void): void;
+    removeEventListener(type: 'abort', listener: () => void): void;
+  };
+}
+
 /** The highest job priority (2^21 - 1). */
 export declare const PRIORITY_LIMIT: number;
 /** The suffix of a QueueEvents connection's client name. */
 export declare const QUEUE_EVENT_SUFFIX = ':qe';
 /** Resolves after `ms`, or when `abortController` aborts. */
-export declare function delay(ms: number, abortController?: AbortController): Promise<void>;
+export declare function delay(ms: number, abortController?: AbortControllerLike): Promise<void>;
 /** Whether `obj` has a Redis client's connect, disconnect and duplicate. */
 export declare function isRedisInstance(obj: any): boolean;
 /** Whether `obj` is a Redis client of a Redis Cluster. */

@@ -69,6 +69,11 @@ class QueueBase extends EventEmitter {
     return backendOf(this);
   }
 
+  /** The same as getBackend(). */
+  get backend() {
+    return backendOf(this);
+  }
+
   /** Emits, turning a listener's exception into an `error` event (as BullMQ does). */
   emit(event, ...args) {
     try {
@@ -99,7 +104,7 @@ class QueueBase extends EventEmitter {
 }
 
 // The members a Queue, Worker or QueueEvents takes from QueueBase when it lacks them.
-const SHARED = ['keys', 'toKey', 'getBackend', 'trace'];
+const SHARED = ['keys', 'toKey', 'getBackend', 'backend', 'trace'];
 
 /** Gives each class QueueBase's shared members it does not define itself. */
 function shareBaseMembers(classes) {

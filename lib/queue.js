@@ -10,6 +10,7 @@ const { Job } = require('./job');
 const { dataJson, optsJson } = require('./serialize');
 const { MetricNames, TelemetryAttributes } = require('./enums');
 const { version } = require('../package.json');
+const { randomUUID } = require('node:crypto');
 
 const DEFAULT_COUNT_TYPES = binding.NativeQueue.defaultJobTypes();
 
@@ -365,6 +366,12 @@ class Queue extends EventEmitter {
 
   async disconnect() {
     await this.close();
+  }
+
+  /** A random id of this Queue instance (BullMQ's `token`). */
+  get token() {
+    if (!this._token) this._token = randomUUID();
+    return this._token;
   }
 
   /** The meta fields this queue writes when it starts: the events stream's length and the library. */
