@@ -101,3 +101,70 @@ describe(`manual processing (${IMPL})`, () => {
     await job.moveToCompleted(null, 't', false);
   });
 });
+
+for (const side of sides) {
+  describe(`settling by hand with fetchNext (${side.label})`, () => {
+    test('moveToCompleted takes the next job under the same token by default', { timeout: 20000 }, async (t) => {
+      const s = createScope();
+      t.after(() => s.close());
+      const name = s.queueName('fetch-next');
+      const q = s.add(new side.lib.Queue(name, { connection }));
+      const worker = s.add(new side.lib.Worker(name, null, workerOpts({ drainDelay: 0.3 })));
+      const redis = newRedis();
+      t.after(() => redis.quit());
+      await q.add('first', { n: 1 });
+      const second = await q.add('second', { n: 2 }, { attempts: 2 });
+
+      const job = await worker.getNextJob('tok');
+      const next = await job.moveToCompleted('done', 'tok');
+      assert.equal(job.returnvalue, 'done');
+      assert.equal(job.attemptsMade, 1);
+      assert.equal(typeof job.finishedOn, 'number');
+      assert.equal(next.length, 4);
+      assert.equal(next[1], second.id);
+      assert.deepEqual([next[2], next[3]], [0, 0]);
+      assert.equal(next[0].name, 'second');
+      assert.deepEqual(JSON.parse(next[0].data), { n: 2 });
+      assert.equal(next[0].opts.attempts, 2);
+      assert.equal(await q.getJobState(second.id), 'active');
+      assert.equal(await redis.get(`bull:${name}:${second.id}:lock`), 'tok');
+
+      // Nothing left: an empty answer.
+      const settled = await q.getJob(second.id);
+      assert.deepEqual(await settled.moveToCompleted('done too', 'tok', true), []);
+    });
+
+    test('moveToFailed: a delayed retry fetches only when asked, and updates the job', { timeout: 20000 }, async (t) => {
+      const s = createScope();
+      t.after(() => s.close());
+      const name = s.queueName('fail-next');
+      const q = s.add(new side.lib.Queue(name, { connection }));
+      const worker = s.add(new side.lib.Worker(name, null, workerOpts({ drainDelay: 0.3 })));
+      await q.add('flaky', {}, { attempts: 3, backoff: 300, stackTraceLimit: 1 });
+      const other = await q.add('other', {});
+
+      const job = await worker.getNextJob('tok');
+      assert.deepEqual(await job.moveToFailed(new Error('once'), 'tok', false), []);
+      assert.equal(await job.getState(), 'delayed');
+      assert.equal(job.attemptsMade, 1);
+      assert.equal(job.delay, 300);
+      assert.equal(job.failedReason, 'once');
+      assert.equal(job.stacktrace.length, 1);
+      assert.match(job.stacktrace[0], /Error: once/);
+      assert.equal(await q.getJobState(other.id), 'waiting');
+
+      const taken = await worker.getNextJob('tok');
+      assert.equal(taken.id, other.id);
+      await taken.moveToCompleted(null, 'tok', false);
+      await job.promote();
+      const again = await worker.getNextJob('tok');
+      assert.equal(again.id, job.id);
+      const last = await q.add('last', {});
+      const next = await again.moveToFailed(new Error('twice'), 'tok', true);
+      assert.equal(next[1], last.id);
+      assert.equal(again.stacktrace.length, 1, 'stackTraceLimit keeps the newest');
+      assert.match(again.stacktrace[0], /Error: twice/);
+      assert.equal(await q.getJobState(last.id), 'active');
+    });
+  });
+}

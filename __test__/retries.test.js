@@ -8,9 +8,10 @@
 const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
 
-const { sides, workerOpts, connection } = require('./helpers/sides');
+const { sides, impl, workerOpts, connection } = require('./helpers/sides');
 const { waitFor, queueEventsReady, newRedis } = require('./helpers/redis');
 const { createScope, recordEvents, sleep } = require('./helpers/util');
+const { bullrushOnly, implLabel } = require('./helpers/env');
 
 // Sets up producer queue (other kind), a bullmq QueueEvents and a worker of
 // kind `w`; the processor throws `makeError(job)` unless it returns a value.
@@ -19,10 +20,7 @@ async function setup(t, w, processor, extraWorkerOpts = {}) {
   t.after(() => s.close());
   const name = s.queueName('retry');
   const producer = sides.find((x) => x !== w);
-  // A bullrush producer accepts a custom backoff type only when told a strategy exists
-  // (BullMQ's Queue ignores the setting).
-  const queueOpts = extraWorkerOpts.settings ? { connection, settings: extraWorkerOpts.settings } : { connection };
-  const q = s.add(new producer.lib.Queue(name, queueOpts));
+  const q = s.add(new producer.lib.Queue(name, { connection }));
   const qe = s.add(new sides[0].lib.QueueEvents(name, { connection }));
   await queueEventsReady(qe, name);
   const qev = recordEvents(qe, ['failed', 'delayed', 'retries-exhausted', 'waiting', 'completed']);
@@ -266,5 +264,62 @@ for (const w of sides) {
       assert.equal(e.name, 'UnrecoverableError');
       assert.equal(new w.lib.UnrecoverableError().message, 'bullmq:unrecoverable');
     });
+
+    test('a custom strategy decides each retry: -1 gives up, 0 retries at once, a promise is awaited', { timeout: 30000 }, async (t) => {
+      const answers = { giveUp: [-1], now: [0], later: [Promise.resolve(80)] };
+      const ctx = await setup(
+        t,
+        w,
+        (job) => {
+          throw new Error(`${job.data.kind} ${job.attemptsMade + 1}`);
+        },
+        { settings: { backoffStrategy: (attemptsMade, type, err, job) => answers[job.data.kind][attemptsMade - 1] } },
+      );
+      const opts = { attempts: 2, backoff: { type: 'by-kind' } };
+      const giveUp = await ctx.q.add('x', { kind: 'giveUp' }, opts);
+      await assertFinalFailure(ctx, giveUp, { attemptsMade: 1, failedReason: 'giveUp 1', stacktrace: [/giveUp 1/] });
+      await ctx.q.obliterate({ force: true });
+      for (const kind of ['now', 'later']) {
+        // eslint-disable-next-line no-await-in-loop
+        const job = await ctx.q.add('x', { kind }, opts);
+        // eslint-disable-next-line no-await-in-loop
+        await waitFor(async () => (await ctx.q.getJobState(job.id)) === 'failed', 10000);
+        // eslint-disable-next-line no-await-in-loop
+        const j = await ctx.q.getJob(job.id);
+        assert.equal(j.attemptsMade, 2, `${kind}: retried once`);
+      }
+      const [, nowFirst, nowSecond, laterFirst, laterSecond] = ctx.attempts;
+      assert.ok(nowSecond.t - nowFirst.t < 1000, 'a 0 delay retries at once');
+      assert.ok(laterSecond.t - laterFirst.t >= 75, 'the promised delay is waited');
+    });
+
+    test("a delayed retry sets the failed job's delay, in the event and as stored", { timeout: 30000 }, async (t) => {
+      const ctx = await setup(t, w, () => {
+        throw new Error('again');
+      });
+      const job = await ctx.q.add('x', {}, { attempts: 3, backoff: 300 });
+      const [failed] = await new Promise((resolve) => {
+        ctx.worker.once('failed', (...args) => resolve(args));
+      });
+      assert.equal(failed.delay, 300);
+      assert.equal((await ctx.q.getJob(job.id)).delay, 300);
+    });
   });
 }
+
+describe(`a custom backoff type without a worker strategy (${implLabel})`, () => {
+  test('fails the job without a retry and says why', { skip: bullrushOnly, timeout: 30000 }, async (t) => {
+    const ctx = await setup(t, sides.find((x) => x.lib === impl), (job) => {
+      throw new Error(`no strategy ${job.attemptsMade + 1}`);
+    });
+    const errors = [];
+    ctx.worker.on('error', (err) => errors.push(err.message));
+    const job = await ctx.q.add('x', {}, { attempts: 3, backoff: { type: 'mine' } });
+    await assertFinalFailure(ctx, job, { attemptsMade: 1, failedReason: 'no strategy 1', stacktrace: [/no strategy 1/] });
+    assert.deepEqual(errors, [
+      'Unknown backoff strategy mine. If a custom backoff strategy is used, specify it when the queue is created.',
+    ]);
+    ctx.s.errors.length = 0;
+  });
+});
+

@@ -99,7 +99,6 @@ const STRICT_CASES = [
   ['attempts 1.5', {}, { attempts: 1.5 }],
   ['attempts -1', {}, { attempts: -1 }],
   ['delay -1', {}, { delay: -1 }],
-  ['backoff of an unknown type (no worker backoffStrategy on the producer side)', {}, { attempts: 2, backoff: { type: 'nope' } }],
 ];
 
 describe(`constructor validation (${IMPL})`, () => {

@@ -20,6 +20,44 @@ function parseJson(text, fallback) {
   }
 }
 
+// BullMQ's answer of a call that fetched the next job: `[jobJson, jobId, rateLimitTtl,
+// nextDelayedDue]`, or `[]` when it fetched nothing and nothing limits the queue.
+function nextJobData(next) {
+  if (!next) return [];
+  if (next.job) return [jobJsonOf(next.job), next.job.id, next.rateLimitTtl, next.nextDue];
+  if (next.rateLimitTtl > 0 || next.nextDue > 0) return [null, 0, next.rateLimitTtl, next.nextDue];
+  return [];
+}
+
+// A job record as BullMQ's `JobJson` (data, stacktrace and returnvalue stay JSON text).
+function jobJsonOf(raw) {
+  return {
+    id: raw.id,
+    name: raw.name,
+    data: raw.data || '{}',
+    opts: parseJson(raw.opts, {}),
+    progress: parseJson(raw.progress, 0),
+    delay: raw.delay,
+    priority: raw.priority,
+    timestamp: raw.timestamp,
+    attemptsStarted: raw.attemptsStarted,
+    attemptsMade: raw.attemptsMade,
+    stalledCounter: raw.stalledCounter,
+    finishedOn: raw.finishedOn ?? undefined,
+    processedOn: raw.processedOn ?? undefined,
+    repeatJobKey: raw.repeatJobKey ?? undefined,
+    debounceId: raw.deduplicationId ?? undefined,
+    deduplicationId: raw.deduplicationId ?? undefined,
+    failedReason: raw.failedReason ?? undefined,
+    deferredFailure: raw.deferredFailure ?? undefined,
+    stacktrace: raw.stacktrace ?? undefined,
+    returnvalue: raw.returnvalue ?? undefined,
+    parentKey: raw.parentKey ?? undefined,
+    parent: parseJson(raw.parent, undefined),
+    processedBy: raw.processedBy ?? undefined,
+  };
+}
+
 class Job {
   /**
    * @param {object} queue - the Queue or Worker the job belongs to
@@ -127,6 +165,13 @@ class Job {
     return this.queue._nativeQueue();
   }
 
+  // The native queue, told the time now (timestamps come from this process's clock).
+  _clocked() {
+    const native = this._native();
+    native.observeClock(Date.now());
+    return native;
+  }
+
   async updateProgress(progress) {
     this.progress = progress;
     await wait(this._native().updateProgress(this.id, JSON.stringify(progress)));
@@ -144,7 +189,7 @@ class Job {
 
   /** Reschedules the delayed job to run `delay` ms from now. */
   async changeDelay(delay) {
-    await wait(this._native().changeDelay(this.id, delay));
+    await wait(this._clocked().changeDelay(this.id, delay));
     this.delay = delay;
   }
 
@@ -182,9 +227,12 @@ class Job {
 
   // The native worker holding this job, when a Worker of this process delivered it: moves
   // go through it so it stops renewing the lock and lets go of the job. A Job read through
-  // a Queue moves through the queue.
+  // a Queue moves through the queue. Either is told the time now.
   _holder() {
-    return this.queue && typeof this.queue._nativeWorker === 'function' ? this.queue._nativeWorker() : undefined;
+    if (!this.queue || typeof this.queue._nativeWorker !== 'function') return undefined;
+    const worker = this.queue._nativeWorker();
+    worker.observeClock(Date.now());
+    return worker;
   }
 
   /** Moves this active job to the delayed set until `timestamp` (ms); the attempt does not count. */
@@ -194,7 +242,7 @@ class Job {
     const lock = lockOf(token);
     const holder = this._holder();
     await wait(
-      holder ? holder.moveToDelayed(this.id, lock, ts) : this._native().moveToDelayed(this.id, lock, ts, false),
+      holder ? holder.moveToDelayed(this.id, lock, ts) : this._clocked().moveToDelayed(this.id, lock, ts, false),
     );
     this.delay = Math.max(0, ts - Date.now());
   }
@@ -207,25 +255,34 @@ class Job {
   }
 
   /**
-   * Completes this active job held with `token` (manual processing). bullrush never
-   * fetches the next job here (BullMQ's `fetchNext`): take it with `worker.getNextJob`.
+   * Completes this active job held with `token` (manual processing); with `fetchNext`
+   * (the default, as in BullMQ) the same call takes the next job under `token` and
+   * resolves to `[jobJson, jobId, rateLimitTtl, nextDelayedDue]`, else to `[]`.
    */
-  async moveToCompleted(returnValue, token, _fetchNext) {
-    const value = returnValue === undefined ? 'null' : JSON.stringify(returnValue);
-    const owner = this._holder() || this._native();
-    this.finishedOn = await wait(owner.moveToCompleted(this.id, lockOf(token), value ?? 'null'));
-    this.returnvalue = returnValue === undefined ? null : returnValue;
-    this.attemptsMade += 1;
+  async moveToCompleted(returnValue, token, fetchNext = true) {
+    const value = JSON.stringify(returnValue);
+    const owner = this._holder() || this._clocked();
+    const settled = await wait(owner.moveToCompleted(this.id, lockOf(token), value ?? 'null', !!fetchNext));
+    this.returnvalue = returnValue || undefined;
+    this.finishedOn = settled.finishedOn;
+    this.attemptsMade = settled.attemptsMade;
+    return nextJobData(settled.next);
   }
 
-  /** Fails (or retries, per attempts and backoff) this active job held with `token`. */
-  async moveToFailed(err, token, _fetchNext) {
+  /**
+   * Fails (or retries, per attempts and backoff) this active job held with `token`; with
+   * `fetchNext` the same call takes the next job, as `moveToCompleted` does.
+   */
+  async moveToFailed(err, token, fetchNext = false) {
     const failure = describeFailure(err);
-    const owner = this._holder() || this._native();
-    const finishedOn = await wait(owner.moveToFailed(this.id, lockOf(token), failure));
+    const owner = this._holder() || this._clocked();
+    const settled = await wait(owner.moveToFailed(this.id, lockOf(token), failure, !!fetchNext));
     this.failedReason = failure.message;
-    this.attemptsMade += 1;
-    if (finishedOn !== null && finishedOn !== undefined) this.finishedOn = finishedOn;
+    this.stacktrace = parseJson(settled.stacktrace, this.stacktrace);
+    this.attemptsMade = settled.attemptsMade;
+    if (settled.finishedOn !== null && settled.finishedOn !== undefined) this.finishedOn = settled.finishedOn;
+    if (settled.delay !== null && settled.delay !== undefined) this.delay = settled.delay;
+    return nextJobData(settled.next);
   }
 
   /** Extends this active job's lock by `duration` ms; 1 when extended, 0 when the token lost it. */

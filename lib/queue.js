@@ -38,7 +38,6 @@ class Queue extends EventEmitter {
           prefix: this.opts.prefix,
           defaultJobOptions: optsJson(this.jobsOpts),
           maxLenEvents: maxLen === undefined ? undefined : Number(maxLen),
-          customBackoff: !!(opts.settings && typeof opts.settings.backoffStrategy === 'function'),
           skipMetaUpdate: !!opts.skipMetasUpdate,
         }),
     );
@@ -46,6 +45,13 @@ class Queue extends EventEmitter {
   }
 
   _nativeQueue() {
+    return this._native;
+  }
+
+  // The native queue, told the time now: as in BullMQ, timestamps come from this
+  // process's clock (`Date.now()`, faked or not).
+  _clocked() {
+    this._native.observeClock(Date.now());
     return this._native;
   }
 
@@ -73,7 +79,7 @@ class Queue extends EventEmitter {
   // built from the caller's own name and data, not read back.
   async _addOne(name, data, opts, mergeDefaults) {
     const [raw] = await this._requests.send((replier, request) =>
-      this._native.addWith(replier, request, String(name), dataJson(data), optsJson(opts), mergeDefaults),
+      this._clocked().addWith(replier, request, String(name), dataJson(data), optsJson(opts), mergeDefaults),
     );
     return this._added(raw, name, data);
   }
@@ -85,7 +91,7 @@ class Queue extends EventEmitter {
       opts: optsJson(j.opts),
     }));
     const added = await this._requests.send((replier, request) =>
-      this._native.addBulkWith(replier, request, natives, mergeDefaults),
+      this._clocked().addBulkWith(replier, request, natives, mergeDefaults),
     );
     return added.map((raw, i) => this._added(raw, jobs[i].name, jobs[i].data));
   }
@@ -275,14 +281,14 @@ class Queue extends EventEmitter {
 
   async clean(grace, limit, type = 'completed') {
     // BullMQ's `limit || Infinity`: any falsy limit means no limit.
-    const { state, pages } = await wait(this._native.clean(Number(grace), limit ? Number(limit) : 0, String(type)));
+    const { state, pages } = await wait(this._clocked().clean(Number(grace), limit ? Number(limit) : 0, String(type)));
     for (const ids of pages) this.emit('cleaned', ids, state);
     return pages.flat();
   }
 
   async retryJobs(opts = {}) {
     const { state = 'failed', count = 1000, timestamp } = opts;
-    await wait(this._native.retryJobs(String(state), Number(count), timestamp === undefined ? null : Number(timestamp)));
+    await wait(this._clocked().retryJobs(String(state), Number(count), timestamp === undefined ? null : Number(timestamp)));
   }
 
   async promoteJobs(opts = {}) {

@@ -115,6 +115,7 @@ class Worker extends EventEmitter {
 
   /** Takes the next job under `token` for manual processing; undefined when none came. */
   async getNextJob(token, { block = true } = {}) {
+    this._native.observeClock(Date.now());
     const raw = await wait(this._native.getNextJob(String(token), !!block));
     if (!raw) return undefined;
     const job = Job.fromNative(this, raw);
@@ -185,6 +186,7 @@ class Worker extends EventEmitter {
           job.stacktrace = JSON.parse(e.stacktrace || '[]');
           job.attemptsMade = e.attemptsMade;
           if (e.finishedOn !== undefined && e.finishedOn !== null) job.finishedOn = e.finishedOn;
+          if (e.delay !== undefined && e.delay !== null) job.delay = e.delay;
           this.emit('failed', job, entry.error || new UnrecoverableError(e.message), 'active');
         });
       case 'error': {
@@ -313,15 +315,32 @@ class Worker extends EventEmitter {
       return;
     }
     const outcome = { id: job.id, token: job.token, kind: 'failed', ...describeFailure(err) };
-    const strategy = this.opts.settings && this.opts.settings.backoffStrategy;
-    if (strategy && entry.customBackoff && !outcome.unrecoverable) {
-      try {
-        outcome.backoffDelay = await strategy(job.attemptsMade + 1, entry.customBackoff, err, job);
-      } catch (strategyErr) {
-        this.emit('error', strategyErr);
-      }
+    if (entry.customBackoff && !outcome.unrecoverable) {
+      outcome.backoffDelay = await this._customBackoff(entry, err);
     }
     this._report(outcome);
+  }
+
+  // The delay the worker's `settings.backoffStrategy` gives a retry of a job with a
+  // custom backoff type (-1: no retry; anything but a positive number retries at once,
+  // as in BullMQ); without a strategy the job is not retried.
+  async _customBackoff(entry, err) {
+    const { job, customBackoff: type } = entry;
+    const strategy = this.opts.settings && this.opts.settings.backoffStrategy;
+    if (typeof strategy !== 'function') {
+      this.emit(
+        'error',
+        new Error(`Unknown backoff strategy ${type}. If a custom backoff strategy is used, specify it when the queue is created.`),
+      );
+      return -1;
+    }
+    try {
+      const delay = Number(await strategy(job.attemptsMade + 1, type, err, job));
+      return delay === -1 || delay > 0 ? delay : 0;
+    } catch (strategyErr) {
+      this.emit('error', strategyErr);
+      return -1;
+    }
   }
 
   _report(outcome) {
@@ -332,7 +351,7 @@ class Worker extends EventEmitter {
       this._flushScheduled = false;
       const batch = this._outcomes;
       this._outcomes = [];
-      this._native.report(batch);
+      this._native.report(batch, Date.now());
     });
   }
 

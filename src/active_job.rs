@@ -3,9 +3,8 @@
 use napi::bindgen_prelude::Result;
 use napi_derive::napi;
 
-use crate::convert::js_error;
+use crate::convert::{js_error, JsFailure, JsSettled};
 use crate::queue::NativeQueue;
-use crate::worker::JsFailure;
 
 #[napi]
 impl NativeQueue {
@@ -43,29 +42,37 @@ impl NativeQueue {
             .map_err(js_error)
     }
 
-    /// Completes an active job as the holder of `token`; resolves to `finishedOn`.
+    /// Completes an active job as the holder of `token`, taking the next one with
+    /// `fetch_next`.
     #[napi]
-    pub async fn move_to_completed(&self, id: String, token: String, value: String) -> Result<f64> {
+    pub async fn move_to_completed(
+        &self,
+        id: String,
+        token: String,
+        value: String,
+        fetch_next: bool,
+    ) -> Result<JsSettled> {
         self.inner
-            .move_to_completed(&id, &token, &value)
+            .move_to_completed(&id, &token, &value, fetch_next)
             .await
-            .map(|at| at as f64)
+            .map(JsSettled::from)
             .map_err(js_error)
     }
 
-    /// Fails (or retries) an active job as the holder of `token`; resolves to `finishedOn`
-    /// when final.
+    /// Fails (or retries) an active job as the holder of `token`, taking the next one with
+    /// `fetch_next`.
     #[napi]
     pub async fn move_to_failed(
         &self,
         id: String,
         token: String,
         failure: JsFailure,
-    ) -> Result<Option<f64>> {
+        fetch_next: bool,
+    ) -> Result<JsSettled> {
         self.inner
-            .move_to_failed(&id, &token, failure.into())
+            .move_to_failed(&id, &token, failure.into(), fetch_next)
             .await
-            .map(|at| at.map(|at| at as f64))
+            .map(JsSettled::from)
             .map_err(js_error)
     }
 

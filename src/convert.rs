@@ -1,6 +1,8 @@
 //! JS object shapes and their conversions to and from engine types.
 
-use bullrush_core::{ClientIdentity, ConnectionOptions, Error, Job, KeepJobs, TlsOptions};
+use bullrush_core::{
+    ClientIdentity, ConnectionOptions, Error, Failure, Job, KeepJobs, Settled, TlsOptions,
+};
 use napi::bindgen_prelude::Result;
 use napi_derive::napi;
 
@@ -137,6 +139,62 @@ impl From<Job> for JsJob {
             repeat_job_key: job.repeat_job_key,
             deferred_failure: job.deferred_failure,
             token: job.token,
+        }
+    }
+}
+
+/// A failed attempt, as the JS layer classified the error.
+#[napi(object)]
+pub struct JsFailure {
+    pub message: String,
+    pub stack: Option<String>,
+    pub unrecoverable: bool,
+    pub backoff_delay: Option<f64>,
+}
+
+impl From<JsFailure> for Failure {
+    fn from(f: JsFailure) -> Failure {
+        Failure {
+            message: f.message,
+            stack: f.stack,
+            unrecoverable: f.unrecoverable,
+            backoff_delay: f.backoff_delay.map(|d| d as i64),
+        }
+    }
+}
+
+/// What settling an attempt by hand did to the job.
+#[napi(object)]
+pub struct JsSettled {
+    pub finished_on: Option<f64>,
+    pub attempts_made: f64,
+    /// The stored failure stacks, as JSON text ("" for a completion).
+    pub stacktrace: String,
+    pub delay: Option<f64>,
+    /// What the same call fetched, when asked to.
+    pub next: Option<JsNextJob>,
+}
+
+/// The job a settling call fetched after, or why none came.
+#[napi(object)]
+pub struct JsNextJob {
+    pub job: Option<JsJob>,
+    pub rate_limit_ttl: f64,
+    pub next_due: f64,
+}
+
+impl From<Settled> for JsSettled {
+    fn from(s: Settled) -> JsSettled {
+        JsSettled {
+            finished_on: s.finished_on.map(|t| t as f64),
+            attempts_made: s.attempts_made as f64,
+            stacktrace: s.stacktrace,
+            delay: s.delay.map(|d| d as f64),
+            next: s.next.map(|n| JsNextJob {
+                job: n.job.map(JsJob::from),
+                rate_limit_ttl: n.rate_limit_ttl as f64,
+                next_due: n.next_due as f64,
+            }),
         }
     }
 }

@@ -19,7 +19,6 @@ pub struct JsQueueOptions {
     /// `defaultJobOptions` as JSON text.
     pub default_job_options: Option<String>,
     pub max_len_events: Option<i64>,
-    pub custom_backoff: Option<bool>,
     pub skip_meta_update: Option<bool>,
 }
 
@@ -134,8 +133,8 @@ impl NativeQueue {
             prefix: opts.prefix.clone().unwrap_or(base.prefix),
             default_job_options: defaults,
             max_len_events: opts.max_len_events.unwrap_or(base.max_len_events),
-            custom_backoff: opts.custom_backoff.unwrap_or(false),
             skip_meta_update: opts.skip_meta_update.unwrap_or(false),
+            ..base
         };
         let inner = Queue::new(&name, core_opts).map_err(js_error)?;
         Ok(NativeQueue { inner })
@@ -158,6 +157,12 @@ impl NativeQueue {
             let _ = callback;
             Ok(false)
         }
+    }
+
+    /// Takes the host's time (`Date.now()`) as the queue's time now.
+    #[napi]
+    pub fn observe_clock(&self, now: f64) {
+        self.inner.clock().observe(now as i64);
     }
 
     /// The types BullMQ's getters and counts read when given none.

@@ -12,7 +12,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
 
-use crate::convert::{connection, js_error, keep_jobs, JsConnection, JsJob};
+use crate::convert::{connection, js_error, keep_jobs, JsConnection, JsFailure, JsJob, JsSettled};
 use crate::queue::NativeQueue;
 
 /// Worker options, normalised by the JS layer (times in ms, `drainDelay` in s).
@@ -56,6 +56,8 @@ pub struct JsWorkerEvent {
     pub stacktrace: Option<String>,
     pub attempts_made: Option<f64>,
     pub finished_on: Option<f64>,
+    /// The backoff delay of a retry through the delayed set (`failed`).
+    pub delay: Option<f64>,
     pub job: Option<JsJob>,
     pub job_ids: Option<Vec<String>>,
 }
@@ -84,26 +86,6 @@ pub struct JsOutcome {
     pub backoff_delay: Option<f64>,
 }
 
-/// A failed attempt, as the JS layer classified the error.
-#[napi(object)]
-pub struct JsFailure {
-    pub message: String,
-    pub stack: Option<String>,
-    pub unrecoverable: bool,
-    pub backoff_delay: Option<f64>,
-}
-
-impl From<JsFailure> for Failure {
-    fn from(f: JsFailure) -> Failure {
-        Failure {
-            message: f.message,
-            stack: f.stack,
-            unrecoverable: f.unrecoverable,
-            backoff_delay: f.backoff_delay.map(|d| d as i64),
-        }
-    }
-}
-
 type Callback = ThreadsafeFunction<JsDelivery, (), JsDelivery, Status, false, true>;
 
 struct JsHost {
@@ -130,6 +112,7 @@ fn event(kind: &str) -> JsWorkerEvent {
         stacktrace: None,
         attempts_made: None,
         finished_on: None,
+        delay: None,
         job: None,
         job_ids: None,
     }
@@ -157,6 +140,7 @@ fn js_event(e: WorkerEvent) -> JsWorkerEvent {
             stacktrace,
             attempts_made,
             finished_on,
+            delay,
             job,
         } => JsWorkerEvent {
             job_id: Some(job_id),
@@ -164,6 +148,7 @@ fn js_event(e: WorkerEvent) -> JsWorkerEvent {
             stacktrace: Some(stacktrace),
             attempts_made: Some(attempts_made as f64),
             finished_on: finished_on.map(|f| f as f64),
+            delay: delay.map(|d| d as f64),
             job: job.map(|j| JsJob::from(*j)),
             ..event("failed")
         },
@@ -304,28 +289,35 @@ impl NativeWorker {
             .map_err(js_error)
     }
 
-    /// Completes a job taken by hand; resolves to `finishedOn`.
+    /// Completes a job taken by hand, taking the next one with `fetch_next`.
     #[napi]
-    pub async fn move_to_completed(&self, id: String, token: String, value: String) -> Result<f64> {
+    pub async fn move_to_completed(
+        &self,
+        id: String,
+        token: String,
+        value: String,
+        fetch_next: bool,
+    ) -> Result<JsSettled> {
         self.inner
-            .move_to_completed(&id, &token, &value)
+            .move_to_completed(&id, &token, &value, fetch_next)
             .await
-            .map(|at| at as f64)
+            .map(JsSettled::from)
             .map_err(js_error)
     }
 
-    /// Fails (or retries) a job taken by hand; resolves to `finishedOn` when final.
+    /// Fails (or retries) a job taken by hand, taking the next one with `fetch_next`.
     #[napi]
     pub async fn move_to_failed(
         &self,
         id: String,
         token: String,
         failure: JsFailure,
-    ) -> Result<Option<f64>> {
+        fetch_next: bool,
+    ) -> Result<JsSettled> {
         self.inner
-            .move_to_failed(&id, &token, failure.into())
+            .move_to_failed(&id, &token, failure.into(), fetch_next)
             .await
-            .map(|at| at.map(|at| at as f64))
+            .map(JsSettled::from)
             .map_err(js_error)
     }
 
@@ -355,9 +347,16 @@ impl NativeWorker {
         self.inner.run().await.map_err(js_error)
     }
 
-    /// Reports how attempts ended; cheap, no Redis round trip here.
+    /// Takes the host's time (`Date.now()`) as the worker's time now.
     #[napi]
-    pub fn report(&self, outcomes: Vec<JsOutcome>) {
+    pub fn observe_clock(&self, now: f64) {
+        self.inner.clock().observe(now as i64);
+    }
+
+    /// Reports how attempts ended at `now` (the host's time); cheap, no Redis round trip.
+    #[napi]
+    pub fn report(&self, outcomes: Vec<JsOutcome>, now: f64) {
+        self.inner.clock().observe(now as i64);
         let outcomes = outcomes.into_iter().map(|o| {
             let outcome = match o.kind.as_str() {
                 "completed" => Outcome::Completed {

@@ -19,7 +19,7 @@ impl Queue {
         timestamp: i64,
         count_attempt: bool,
     ) -> Result<()> {
-        let now = crate::now_ms();
+        let now = self.core().clock.now();
         let delay = (timestamp - now).max(0);
         let k = self.keys();
         let mut inv = scripts::MOVE_TO_DELAYED.prepare_invoke();

@@ -76,7 +76,7 @@ impl Queue {
         }
         let max = if limit == 0 { i64::MAX } else { limit };
         let page = max.min(CLEAN_PAGE);
-        let cutoff = crate::now_ms() - grace_ms;
+        let cutoff = self.core().clock.now() - grace_ms;
         let mut pages = Vec::new();
         let mut removed = 0;
         while removed < max {

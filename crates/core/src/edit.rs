@@ -67,7 +67,7 @@ impl Queue {
             .key(&k.marker)
             .arg(id)
             .arg(delay)
-            .arg(crate::now_ms());
+            .arg(self.core().clock.now());
         let code: i64 = self.core().invoke(&inv).await?;
         QueueCore::check_code(code, id, "changeDelay", "delayed").map(|_| ())
     }

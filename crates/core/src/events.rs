@@ -74,7 +74,7 @@ pub struct QueueEvents {
 impl QueueEvents {
     /// Creates a listener; nothing is read until `run`.
     pub fn new(name: &str, opts: QueueEventsOptions) -> Result<QueueEvents> {
-        let core = QueueCore::new(name, &opts.prefix, opts.connection.clone())?;
+        let core = QueueCore::new(name, &opts.prefix, opts.connection.clone(), Arc::default())?;
         Ok(QueueEvents {
             core: Arc::new(core),
             opts,

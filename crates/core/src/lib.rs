@@ -7,6 +7,7 @@
 
 mod active_job;
 pub mod clean;
+pub mod clock;
 mod coalesce;
 pub mod connection;
 pub mod custom_events;
@@ -31,6 +32,7 @@ pub mod worker;
 pub mod workers;
 
 pub use clean::CleanState;
+pub use clock::Clock;
 pub use connection::{ClientIdentity, ConnectionOptions, TlsOptions};
 pub use dedup::Deduplication;
 pub use edit::PriorityChange;
@@ -46,14 +48,10 @@ pub use processor::{FnProcessor, JobError};
 pub use queue::{Defaults, Finished, Queue, QueueOptions, VERSION};
 pub use requeue::FinishedState;
 pub use worker::{
-    BatchOptions, Failure, Host, Limiter, Outcome, Reporter, Worker, WorkerEvent, WorkerOptions,
+    BatchOptions, Failure, Host, Limiter, NextJob, Outcome, Reporter, Settled, Worker, WorkerEvent,
+    WorkerOptions,
 };
 pub use workers::ClientInfo;
 
-/// Milliseconds since the Unix epoch, from this host's clock (as BullMQ uses).
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+/// Milliseconds since the Unix epoch, from the system clock.
+pub use clock::system_ms as now_ms;

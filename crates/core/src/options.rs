@@ -178,8 +178,6 @@ pub struct NewJob {
 pub struct AddContext {
     /// Now, in ms since the epoch.
     pub now: i64,
-    /// Whether the producer knows a custom backoff strategy (custom types are allowed).
-    pub custom_backoff: bool,
 }
 
 /// Validates a job before it reaches Redis and encodes its options as BullMQ stores them.
@@ -220,13 +218,6 @@ pub fn prepare_job(name: &str, data: &str, opts: &Value, ctx: AddContext) -> Res
     let delay = non_negative_ms(get("delay"), "Delay")?;
     check_attempts(get("attempts"))?;
     let backoff = get("backoff").map(normalise_backoff).transpose()?;
-    if let Some(Backoff::Custom(kind)) = backoff.as_ref().and_then(Backoff::from_json) {
-        if !ctx.custom_backoff {
-            return Err(invalid(format!(
-                "Unknown backoff strategy {kind}. If a custom backoff strategy is used, specify it when the queue is created."
-            )));
-        }
-    }
     for key in ["removeOnComplete", "removeOnFail"] {
         check_keep_jobs(key, get(key))?;
     }
@@ -483,10 +474,7 @@ mod tests {
     use serde_json::json;
 
     fn ctx() -> AddContext {
-        AddContext {
-            now: 1000,
-            custom_backoff: false,
-        }
+        AddContext { now: 1000 }
     }
 
     fn prepare(opts: Value) -> Result<NewJob> {
@@ -538,9 +526,6 @@ mod tests {
         assert_eq!(msg(json!({"delay": -1})), "Delay cannot be negative");
         assert!(msg(json!({"attempts": 0})).contains("attempts"));
         assert!(msg(json!({"attempts": 1.5})).contains("attempts"));
-        assert!(
-            msg(json!({"backoff": {"type": "nope"}})).starts_with("Unknown backoff strategy nope")
-        );
         assert_eq!(
             msg(json!({"backoff": {"type": "fixed", "jitter": 2}})),
             "Jitter should be between 0 and 1"
@@ -580,13 +565,10 @@ mod tests {
     }
 
     #[test]
-    fn allows_custom_backoff_when_known() {
-        let opts = json!({"backoff": {"type": "mine"}});
-        let ctx = AddContext {
-            custom_backoff: true,
-            ..ctx()
-        };
-        assert!(prepare_job("n", "{}", &opts, ctx).is_ok());
+    fn stores_custom_backoff_types_for_the_worker_to_price() {
+        let job = prepare(json!({"backoff": {"type": "mine", "delay": 5}})).unwrap();
+        let stored: Value = serde_json::from_str(&job.opts).unwrap();
+        assert_eq!(stored["backoff"], json!({"type": "mine", "delay": 5}));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use redis::{FromRedisValue, Value};
 use serde_json::Value as Json;
 use tokio::sync::OnceCell;
 
+use crate::clock::Clock;
 use crate::coalesce::{AddCoalescer, AddReply, ADD_BATCH};
 use crate::connection::{Connection, ConnectionOptions, Shared};
 use crate::error::{Error, Result};
@@ -29,10 +30,10 @@ pub struct QueueOptions {
     pub default_job_options: Json,
     /// Approximate length the events stream is trimmed to.
     pub max_len_events: i64,
-    /// Whether producers may name backoff types other than `fixed` and `exponential`.
-    pub custom_backoff: bool,
     /// Leave the meta hash (version, events length) as it is.
     pub skip_meta_update: bool,
+    /// The clock the queue's timestamps come from.
+    pub clock: Arc<Clock>,
 }
 
 impl Default for QueueOptions {
@@ -42,8 +43,8 @@ impl Default for QueueOptions {
             prefix: "bull".into(),
             default_job_options: Json::Object(Default::default()),
             max_len_events: 10_000,
-            custom_backoff: false,
             skip_meta_update: false,
+            clock: Arc::default(),
         }
     }
 }
@@ -91,16 +92,23 @@ pub(crate) struct QueueCore {
     pub prefix: String,
     pub keys: QueueKeys,
     pub conn: Arc<Connection>,
+    pub clock: Arc<Clock>,
 }
 
 impl QueueCore {
-    pub fn new(name: &str, prefix: &str, connection: ConnectionOptions) -> Result<QueueCore> {
+    pub fn new(
+        name: &str,
+        prefix: &str,
+        connection: ConnectionOptions,
+        clock: Arc<Clock>,
+    ) -> Result<QueueCore> {
         validate_queue_name(name)?;
         Ok(QueueCore {
             name: name.to_string(),
             prefix: prefix.to_string(),
             keys: QueueKeys::new(prefix, name),
             conn: Arc::new(Connection::new(connection)),
+            clock,
         })
     }
 
@@ -227,7 +235,12 @@ struct QueueInner {
 impl Queue {
     /// Creates a queue handle; nothing touches Redis until the first operation.
     pub fn new(name: &str, opts: QueueOptions) -> Result<Queue> {
-        let core = QueueCore::new(name, &opts.prefix, opts.connection.clone())?;
+        let core = QueueCore::new(
+            name,
+            &opts.prefix,
+            opts.connection.clone(),
+            opts.clock.clone(),
+        )?;
         if !opts.default_job_options.is_object() && !opts.default_job_options.is_null() {
             return Err(Error::InvalidArgument(
                 "defaultJobOptions must be an object".into(),
@@ -252,6 +265,12 @@ impl Queue {
     /// `<prefix>:<name>`.
     pub fn qualified_name(&self) -> String {
         format!("{}:{}", self.inner.core.prefix, self.inner.core.name)
+    }
+
+    /// The clock the queue's timestamps come from (tell it the host's time with
+    /// [`Clock::observe`]).
+    pub fn clock(&self) -> &Clock {
+        &self.inner.core.clock
     }
 
     /// The queue's keys.
@@ -316,8 +335,7 @@ impl Queue {
             Defaults::Skip => opts.clone(),
         };
         let ctx = AddContext {
-            now: crate::now_ms(),
-            custom_backoff: self.inner.opts.custom_backoff,
+            now: self.inner.core.clock.now(),
         };
         prepare_job(name, data, &merged, ctx)
     }

@@ -52,7 +52,9 @@ impl Queue {
     ) -> Result<()> {
         check_count(count)?;
         loop {
-            let upto = timestamp.unwrap_or_else(crate::now_ms).to_string();
+            let upto = timestamp
+                .unwrap_or_else(|| self.core().clock.now())
+                .to_string();
             let more = self
                 .requeue_page(state.job_state(), state.name(), count, &upto)
                 .await?;

@@ -678,12 +678,12 @@ async fn invalid_options_are_rejected_before_redis_is_touched() {
             "options {opts}: got {message:?}, expected {expected:?}"
         );
     }
-    let message = invalid(
-        queue
-            .add("x", "{}", &json!({ "backoff": { "type": "mine" } }))
-            .await,
-    );
-    assert!(message.starts_with("Unknown backoff strategy mine"));
+    // A custom backoff type is stored for the worker's strategy to price.
+    let custom = queue
+        .add("x", "{}", &json!({ "backoff": { "type": "mine" } }))
+        .await
+        .unwrap();
+    assert!(custom.opts.contains(r#""type":"mine""#), "{}", custom.opts);
 
     // One bad job rejects the whole bulk, before anything is sent.
     let bulk = vec![
@@ -1160,27 +1160,35 @@ async fn manual_processing_takes_and_settles_jobs_by_hand() {
         message: "not yet".into(),
         ..Failure::default()
     };
-    let finished = worker
-        .move_to_failed(&first, "my-token", failure)
+    let settled = worker
+        .move_to_failed(&first, "my-token", failure, false)
         .await
         .unwrap();
-    assert_eq!(finished, None, "one attempt left: retried, not finished");
+    assert_eq!(
+        settled.finished_on, None,
+        "one attempt left: retried, not finished"
+    );
+    assert_eq!(settled.attempts_made, 1);
+    assert_eq!(settled.next, None, "nothing fetched unless asked");
     assert_eq!(queue.get_job_state(&first).await.unwrap(), "waiting");
 
     let again = worker.get_next_job("t2", false).await.unwrap().unwrap();
     assert_eq!(again.id, first);
     let err = worker
-        .move_to_completed(&first, "wrong", "1")
+        .move_to_completed(&first, "wrong", "1", false)
         .await
         .unwrap_err();
     assert_eq!(
         err.to_string(),
         format!("Lock mismatch for job {first}. Cmd moveToFinished from active")
     );
-    worker
-        .move_to_completed(&first, "t2", "\"ok\"")
+    let settled = worker
+        .move_to_completed(&first, "t2", "\"ok\"", true)
         .await
         .unwrap();
+    assert!(settled.finished_on.is_some());
+    let next = settled.next.expect("asked to fetch");
+    assert_eq!(next.job, None, "nothing else waits");
     let stored = queue.get_job(&first).await.unwrap().unwrap();
     assert_eq!(stored.returnvalue.as_deref(), Some("\"ok\""));
     assert_eq!(stored.attempts_made, 2);

@@ -142,7 +142,7 @@ pub(crate) async fn fetch(shared: &Shared, count: usize, token: &str) -> Result<
         &mut call,
         &shared.core,
         &shared.opts,
-        crate::now_ms(),
+        shared.core.clock.now(),
         token,
         count,
     );
@@ -227,7 +227,11 @@ pub(super) async fn wait_for_marker(
     mut block_until: i64,
 ) -> Result<()> {
     loop {
-        let timeout = match block_timeout(block_until, shared.opts.drain_delay) {
+        let timeout = match block_timeout(
+            block_until,
+            shared.core.clock.now(),
+            shared.opts.drain_delay,
+        ) {
             Some(t) => t,
             None => return Ok(()),
         };
@@ -255,7 +259,7 @@ pub(super) async fn wait_for_marker(
         let Some(score) = due.and_then(|s| s.parse::<f64>().ok()) else {
             return Ok(());
         };
-        if score as i64 <= crate::now_ms() {
+        if score as i64 <= shared.core.clock.now() {
             return Ok(());
         }
         block_until = score as i64;
@@ -263,11 +267,11 @@ pub(super) async fn wait_for_marker(
 }
 
 /// Seconds to block for, or `None` when the wait is already over.
-fn block_timeout(block_until: i64, drain_delay: f64) -> Option<f64> {
+fn block_timeout(block_until: i64, now: i64, drain_delay: f64) -> Option<f64> {
     if block_until <= 0 {
         return Some(drain_delay.max(0.001));
     }
-    let ms = block_until - crate::now_ms();
+    let ms = block_until - now;
     if ms <= 0 {
         return None;
     }

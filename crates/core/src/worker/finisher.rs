@@ -91,7 +91,7 @@ impl Finisher {
         let owed = shared.slots.claim_debt(settlements.len());
         let fetch = fetch_count(shared, settlements.len(), owed);
         let token = shared.next_token();
-        let now = crate::now_ms();
+        let now = shared.core.clock.now();
         let call = finish_call(&shared.core, &shared.opts, &settlements, fetch, &token, now);
         let (finisher, owner) = (self.clone(), shared.clone());
         shared.core.conn.send_script(
@@ -193,7 +193,7 @@ async fn finish_until_done(shared: &Arc<Shared>, settlements: Vec<Settlement>, o
         delay = (delay * 2).min(Duration::from_millis(shared.opts.run_retry_delay));
         let fetch = fetch_count(shared, settlements.len(), owed);
         let token = shared.next_token();
-        let now = crate::now_ms();
+        let now = shared.core.clock.now();
         match finish(&shared.core, &shared.opts, &settlements, fetch, &token, now).await {
             Ok(reply) => return apply(shared, settlements, reply, fetch > 0, owed, &token, now),
             Err(err) => {
@@ -347,6 +347,10 @@ fn event_for(s: &Settlement, code: i64, now: i64) -> Option<WorkerEvent> {
             stacktrace: s.stacktrace.clone(),
             attempts_made: s.attempts_made,
             finished_on: (kind == SettleKind::Failed).then_some(now),
+            delay: match kind {
+                SettleKind::Delay(d) => Some(d),
+                _ => None,
+            },
             job: s.unseen.clone(),
         },
     })

@@ -3,7 +3,7 @@
 
 use redis::Value;
 
-use super::fetcher::{fetch, wait_for_marker};
+use super::fetcher::{fetch, parse_fetched, wait_for_marker};
 use super::finisher::finish;
 use super::outcome::{settle, AttemptInfo, KeepDefaults, SettleKind};
 use super::{Outcome, RunState, Worker, WorkerOptions};
@@ -34,61 +34,120 @@ impl Worker {
         }))
     }
 
-    /// Completes a job taken by hand, as the holder of `token`; returns `finishedOn`.
-    pub async fn move_to_completed(&self, id: &str, token: &str, returnvalue: &str) -> Result<i64> {
+    /// Completes a job taken by hand, as the holder of `token`; with `fetch_next`, takes
+    /// the next job under the same token in the same call.
+    pub async fn move_to_completed(
+        &self,
+        id: &str,
+        token: &str,
+        returnvalue: &str,
+        fetch_next: bool,
+    ) -> Result<Settled> {
         let outcome = Outcome::Completed {
             returnvalue: returnvalue.to_string(),
         };
-        let at = settle_by_hand(&self.shared.core, &self.shared.opts, id, token, outcome).await?;
-        Ok(at.unwrap_or_else(crate::now_ms))
+        let fetch = fetch_next && self.shared.run_state() != RunState::Closing;
+        settle_by_hand(
+            &self.shared.core,
+            &self.shared.opts,
+            id,
+            token,
+            outcome,
+            fetch,
+        )
+        .await
     }
 
-    /// Fails (or retries, as its attempts and backoff say) a job taken by hand; returns
-    /// `finishedOn` when it failed for good.
+    /// Fails (or retries, as its attempts and backoff say) a job taken by hand; with
+    /// `fetch_next`, takes the next job under the same token in the same call.
     pub async fn move_to_failed(
         &self,
         id: &str,
         token: &str,
         failure: super::Failure,
-    ) -> Result<Option<i64>> {
+        fetch_next: bool,
+    ) -> Result<Settled> {
         let outcome = Outcome::Failed(failure);
-        settle_by_hand(&self.shared.core, &self.shared.opts, id, token, outcome).await
+        let fetch = fetch_next && self.shared.run_state() != RunState::Closing;
+        settle_by_hand(
+            &self.shared.core,
+            &self.shared.opts,
+            id,
+            token,
+            outcome,
+            fetch,
+        )
+        .await
     }
 }
 
 impl Queue {
-    /// Completes an active job as the holder of `token` (`"0"`: without a lock); returns
-    /// `finishedOn`.
-    pub async fn move_to_completed(&self, id: &str, token: &str, returnvalue: &str) -> Result<i64> {
+    /// Completes an active job as the holder of `token` (`"0"`: without a lock); with
+    /// `fetch_next`, takes the next job under the same token in the same call.
+    pub async fn move_to_completed(
+        &self,
+        id: &str,
+        token: &str,
+        returnvalue: &str,
+        fetch_next: bool,
+    ) -> Result<Settled> {
         let outcome = Outcome::Completed {
             returnvalue: returnvalue.to_string(),
         };
-        let at = settle_by_hand(self.core(), &WorkerOptions::default(), id, token, outcome).await?;
-        Ok(at.unwrap_or_else(crate::now_ms))
+        let opts = WorkerOptions::default();
+        settle_by_hand(self.core(), &opts, id, token, outcome, fetch_next).await
     }
 
-    /// Fails (or retries) an active job as the holder of `token`; returns `finishedOn`
-    /// when it failed for good.
+    /// Fails (or retries) an active job as the holder of `token`; with `fetch_next`,
+    /// takes the next job under the same token in the same call.
     pub async fn move_to_failed(
         &self,
         id: &str,
         token: &str,
         failure: super::Failure,
-    ) -> Result<Option<i64>> {
+        fetch_next: bool,
+    ) -> Result<Settled> {
         let outcome = Outcome::Failed(failure);
-        settle_by_hand(self.core(), &WorkerOptions::default(), id, token, outcome).await
+        let opts = WorkerOptions::default();
+        settle_by_hand(self.core(), &opts, id, token, outcome, fetch_next).await
     }
 }
 
-/// Settles one attempt the way a worker settles its processor's outcome; returns
-/// `finishedOn` when the job finished (completed, or failed for good).
+/// What settling an attempt by hand did to the job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settled {
+    /// When the job finished (completed, or failed for good).
+    pub finished_on: Option<i64>,
+    /// `attemptsMade` after this attempt.
+    pub attempts_made: i64,
+    /// The stored list of failure stacks, as JSON.
+    pub stacktrace: String,
+    /// The backoff delay of a retry through the delayed set.
+    pub delay: Option<i64>,
+    /// What the same call fetched, when asked to.
+    pub next: Option<NextJob>,
+}
+
+/// The job a settling call fetched after, or why none came.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NextJob {
+    pub job: Option<Job>,
+    /// The rate limiter's remaining ms, when it stopped the fetch.
+    pub rate_limit_ttl: i64,
+    /// When the next delayed job is due (ms), when known.
+    pub next_due: i64,
+}
+
+/// Settles one attempt the way a worker settles its processor's outcome, fetching the
+/// next job under `token` in the same call when `fetch_next`.
 async fn settle_by_hand(
     core: &QueueCore,
     opts: &WorkerOptions,
     id: &str,
     token: &str,
     outcome: Outcome,
-) -> Result<Option<i64>> {
+    fetch_next: bool,
+) -> Result<Settled> {
     let Some(job) = core.get_job(id).await? else {
         return Err(Error::script(-1, id, "moveToFinished", "active"));
     };
@@ -105,16 +164,45 @@ async fn settle_by_hand(
         on_complete: opts.remove_on_complete,
         on_fail: opts.remove_on_fail,
     };
-    let now = crate::now_ms();
+    let now = core.clock.now();
     let Some(settlement) = settle(id, &info, outcome, keep) else {
-        return Ok(None);
+        return Err(Error::script(-1, id, "moveToFinished", "active"));
     };
-    let reply = finish(core, opts, std::slice::from_ref(&settlement), 0, token, now).await?;
+    let fetch = usize::from(fetch_next);
+    let reply = finish(
+        core,
+        opts,
+        std::slice::from_ref(&settlement),
+        fetch,
+        token,
+        now,
+    )
+    .await?;
     let code = match reply.first() {
         Some(Value::Array(codes)) => codes.first().and_then(value_int).unwrap_or(0),
         _ => 0,
     };
     QueueCore::check_code(code, id, settlement.kind.command(), "active")?;
+    let next = fetch_next
+        .then(|| parse_fetched(&reply, 1))
+        .transpose()?
+        .map(|f| NextJob {
+            job: f.jobs.into_iter().next().map(|mut job| {
+                job.token = Some(token.to_string());
+                job
+            }),
+            rate_limit_ttl: f.rate_limit_ttl,
+            next_due: f.next_due,
+        });
     let finished = matches!(settlement.kind, SettleKind::Completed | SettleKind::Failed);
-    Ok(finished.then_some(now))
+    Ok(Settled {
+        finished_on: finished.then_some(now),
+        attempts_made: settlement.attempts_made,
+        stacktrace: settlement.stacktrace,
+        delay: match settlement.kind {
+            SettleKind::Delay(d) => Some(d),
+            _ => None,
+        },
+        next,
+    })
 }

@@ -24,6 +24,7 @@ use crate::queue::{Queue, QueueCore};
 
 pub use batch::BatchOptions;
 use held::{ActiveJob, Held, Phase, Timer};
+pub use manual::{NextJob, Settled};
 pub use options::{Limiter, WorkerOptions};
 use outcome::{AttemptInfo, KeepDefaults};
 pub use outcome::{Failure, Outcome};
@@ -47,6 +48,8 @@ pub enum WorkerEvent {
         stacktrace: String,
         attempts_made: i64,
         finished_on: Option<i64>,
+        /// The backoff delay (ms) of a retry through the delayed set.
+        delay: Option<i64>,
         /// The job, when the host never saw it (failed before processing).
         job: Option<Box<Job>>,
     },
@@ -168,13 +171,13 @@ impl Shared {
         if ttl > 0 {
             let ttl = ttl.min(self.opts.maximum_rate_limit_delay as i64);
             self.limited_until
-                .fetch_max(crate::now_ms() + ttl, Ordering::SeqCst);
+                .fetch_max(self.core.clock.now() + ttl, Ordering::SeqCst);
         }
     }
 
     /// How long fetching must still wait for a rate limit.
     fn rate_limit_wait(&self) -> Option<Duration> {
-        let left = self.limited_until.load(Ordering::SeqCst) - crate::now_ms();
+        let left = self.limited_until.load(Ordering::SeqCst) - self.core.clock.now();
         (left > 0).then(|| Duration::from_millis(left as u64))
     }
 
@@ -347,13 +350,20 @@ impl Worker {
     /// Creates a worker for queue `name`; nothing runs until `run`.
     pub fn new(name: &str, opts: WorkerOptions, host: Arc<dyn Host>) -> Result<Worker> {
         opts.validate()?;
-        let core = Arc::new(QueueCore::new(name, &opts.prefix, opts.connection.clone())?);
+        let clock = Arc::<crate::Clock>::default();
+        let core = Arc::new(QueueCore::new(
+            name,
+            &opts.prefix,
+            opts.connection.clone(),
+            clock.clone(),
+        )?);
         let queue = Queue::new(
             name,
             crate::queue::QueueOptions {
                 connection: opts.connection.clone(),
                 prefix: opts.prefix.clone(),
                 skip_meta_update: true,
+                clock,
                 ..Default::default()
             },
         )?;
@@ -390,6 +400,12 @@ impl Worker {
     /// The worker's reporter, for outcomes of the jobs it delivered.
     pub fn reporter(&self) -> Reporter {
         self.shared.reporter.clone()
+    }
+
+    /// The clock the worker's timestamps come from (tell it the host's time with
+    /// [`crate::Clock::observe`]).
+    pub fn clock(&self) -> &crate::Clock {
+        &self.shared.core.clock
     }
 
     /// The worker's id (BullMQ's `worker.id`).

@@ -45,7 +45,7 @@ async fn check(shared: &Shared) -> Result<Vec<String>> {
         .key(&k.repeat)
         .arg(shared.opts.max_stalled_count)
         .arg(&k.base)
-        .arg(crate::now_ms())
+        .arg(shared.core.clock.now())
         .arg(shared.opts.stalled_interval);
     shared.core.invoke(&inv).await
 }
