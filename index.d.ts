@@ -1015,6 +1015,8 @@ export declare class Worker<DataType = any, ResultType = any, NameType extends s
   cancelJob(jobId: string, reason?: string): boolean;
   /** Aborts the signals of all active jobs. */
   cancelAllJobs(reason?: string): void;
+  /** Starts the stalled-job check of a worker that takes jobs by hand (`run` starts it itself). */
+  startStalledCheckTimer(): Promise<void>;
   /** Extends the locks of held jobs; resolves to the ids whose lock was not extended. */
   extendJobLocks(jobIds: string[], tokens: string[], duration: number): Promise<string[]>;
   /** The shortest blocking wait for jobs, in seconds. */

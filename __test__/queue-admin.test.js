@@ -500,6 +500,23 @@ describe('metrics', () => {
     });
   }
 
+  test('exportPrometheusMetrics is built from getJobCounts and getMetrics, so a stub of them shows', { timeout: 10000 }, async (t) => {
+    const s = createScope();
+    t.after(() => s.close());
+    const name = s.queueName('metrics-stub');
+    const texts = sides.map((side) => {
+      const q = s.add(new side.lib.Queue(name, { connection }));
+      q.getJobCounts = async () => ({ waiting: 5, custom: 2 });
+      q.getMetrics = async (kind) => ({ meta: { count: kind === 'completed' ? 42 : 7 }, data: [], count: 0 });
+      return q.exportPrometheusMetrics({ env: 'test' });
+    });
+    const [bullmqText, implText] = await Promise.all(texts);
+    assert.equal(implText, bullmqText);
+    assert.ok(implText.includes(`bullmq_job_count{queue="${name}", state="custom", env="test"} 2`), implText);
+    assert.ok(implText.includes(`bullmq_job_failed_total{queue="${name}", env="test"} 7`), implText);
+    assert.ok(!implText.includes('state="active"'), implText);
+  });
+
   test('bad metrics options and types are rejected', { skip: bullrushOnly, timeout: 10000 }, async (t) => {
     const s = createScope();
     t.after(() => s.close());
@@ -555,5 +572,22 @@ describe('getWorkers', () => {
     await Promise.all(workers.filter((w) => w.side === sides[1]).map((w) => w.worker.close()));
     await waitFor(async () => (await qs[0].getWorkersCount()) === 2, 5000);
     assert.equal(await qs[1].getWorkersCount(), 2);
+  });
+  test('a worker that never ran is listed once ready, and ready is emitted without run()', { timeout: 30000 }, async (t) => {
+    const s = createScope();
+    t.after(() => s.close());
+    const name = s.queueName('workers-idle');
+    const qs = sides.map((side) => s.add(new side.lib.Queue(name, { connection })));
+    for (const side of sides) {
+      const worker = s.add(new side.lib.Worker(name, async () => {}, workerOpts({ autorun: false, name: `${side.label === 'bullmq' ? 'b' : 'i'}-idle` })));
+      // eslint-disable-next-line no-await-in-loop
+      await new Promise((resolve) => worker.once('ready', resolve));
+      assert.equal(worker.isRunning(), false);
+    }
+    const lists = await Promise.all(qs.map((q) => q.getWorkers()));
+    const base = `bull:${Buffer.from(name).toString('base64')}`;
+    for (const list of lists) {
+      assert.deepEqual(list.map((c) => c.rawname).sort(), [`${base}:w:b-idle`, `${base}:w:i-idle`]);
+    }
   });
 });

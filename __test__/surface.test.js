@@ -303,6 +303,14 @@ describe("utilities behave as BullMQ's", () => {
   });
 });
 
+describe('the package entry points', () => {
+  test('exports lets bundled code reach binding.js and package.json by the package name', () => {
+    assert.equal(require.resolve('bullrush/binding.js'), path.join(ROOT, 'binding.js'));
+    assert.equal(require.resolve('bullrush/package.json'), path.join(ROOT, 'package.json'));
+    assert.equal(require.resolve('bullrush'), path.join(ROOT, 'index.js'));
+  });
+});
+
 describe('an ESM app whose "bullmq" is bullrush', () => {
   // The names an app may import: BullMQ's, less the README table's.
   const userFacing = Object.keys(bullmq).filter((name) => !TABLE.has(name));

@@ -3,14 +3,15 @@
 // The smallest bullrush app: a queue, a worker and a listener, as with BullMQ.
 //
 //   npm install && npm run build   # once: builds the native addon
-//   npm run example                # needs Redis at REDIS_URL (default localhost:6379)
+//   npm run example                # Redis at REDIS_URL (default localhost:6379), or a
+//                                  # throwaway redis-server when none answers there
 
 const { Queue, Worker, QueueEvents } = require('..');
+const { findRedis } = require('./local-redis');
 
-const connection = process.env.REDIS_URL || { host: '127.0.0.1', port: 6379 };
 const name = `example-${process.pid}`;
 
-async function main() {
+async function run(connection) {
   const queue = new Queue(name, { connection });
   const events = new QueueEvents(name, { connection });
   await events.waitUntilReady();
@@ -42,7 +43,16 @@ async function main() {
   await queue.close();
 }
 
+async function main() {
+  const redis = await findRedis();
+  try {
+    await run(redis.url);
+  } finally {
+    await redis.stop();
+  }
+}
+
 main().catch((err) => {
-  console.error(err);
+  console.error(`example failed: ${err.message}`);
   process.exitCode = 1;
 });

@@ -21,11 +21,13 @@ function parseJson(text, fallback) {
 }
 
 // BullMQ's answer of a call that fetched the next job: `[jobJson, jobId, rateLimitTtl,
-// nextDelayedDue]`, or `[]` when it fetched nothing and nothing limits the queue.
-function nextJobData(next) {
+// nextDelayedDue]`; without a job, why (a rate limit, or with `withDue` when the next
+// delayed job is due), else `[]`.
+function nextJobData(next, withDue = true) {
   if (!next) return [];
   if (next.job) return [jobJsonOf(next.job), next.job.id, next.rateLimitTtl, next.nextDue];
-  if (next.rateLimitTtl > 0 || next.nextDue > 0) return [null, 0, next.rateLimitTtl, next.nextDue];
+  if (next.rateLimitTtl > 0) return [null, 0, next.rateLimitTtl, 0];
+  if (withDue && next.nextDue > 0) return [null, 0, 0, next.nextDue];
   return [];
 }
 
@@ -271,7 +273,8 @@ class Job {
 
   /**
    * Fails (or retries, per attempts and backoff) this active job held with `token`; with
-   * `fetchNext` the same call takes the next job, as `moveToCompleted` does.
+   * `fetchNext` the same call takes the next job, as `moveToCompleted` does (a retry at
+   * once fetches nothing and resolves to undefined, as in BullMQ).
    */
   async moveToFailed(err, token, fetchNext = false) {
     const failure = describeFailure(err);
@@ -281,8 +284,10 @@ class Job {
     this.stacktrace = parseJson(settled.stacktrace, this.stacktrace);
     this.attemptsMade = settled.attemptsMade;
     if (settled.finishedOn !== null && settled.finishedOn !== undefined) this.finishedOn = settled.finishedOn;
-    if (settled.delay !== null && settled.delay !== undefined) this.delay = settled.delay;
-    return nextJobData(settled.next);
+    const delayed = settled.delay !== null && settled.delay !== undefined;
+    if (delayed) this.delay = settled.delay;
+    const retried = !delayed && (settled.finishedOn === null || settled.finishedOn === undefined);
+    return retried ? undefined : nextJobData(settled.next, !delayed);
   }
 
   /** Extends this active job's lock by `duration` ms; 1 when extended, 0 when the token lost it. */
@@ -295,9 +300,9 @@ class Job {
     await wait(
       this._native().reprocess(this.id, state, !!opts.resetAttemptsMade, !!opts.resetAttemptsStarted),
     );
-    this.failedReason = undefined;
-    this.finishedOn = undefined;
-    this.processedOn = undefined;
+    this.failedReason = null;
+    this.finishedOn = null;
+    this.processedOn = null;
     this.returnvalue = null;
     if (opts.resetAttemptsMade) this.attemptsMade = 0;
     if (opts.resetAttemptsStarted) this.attemptsStarted = 0;

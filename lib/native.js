@@ -2,7 +2,7 @@
 
 // Loads the addon and turns its errors ("<code>|<message>") into errors with a `code`.
 
-const binding = require('../binding.js');
+const binding = require('./load-binding').loadBinding();
 
 const CODED = /^(ERR_[A-Z_]+|-?\d+)\|/s;
 

@@ -314,9 +314,21 @@ class Queue extends EventEmitter {
     return { meta: { count: m.count, prevTS: m.prevTs, prevCount: m.prevCount }, data: m.data, count: m.points };
   }
 
+  /** The job counts and finished totals in Prometheus' text format, as BullMQ writes them. */
   async exportPrometheusMetrics(globalVariables) {
+    const [counts, completed, failed] = await Promise.all([
+      this.getJobCounts(),
+      this.getMetrics('completed'),
+      this.getMetrics('failed'),
+    ]);
     const labels = globalVariables ? Object.entries(globalVariables).map(([k, v]) => [k, String(v)]) : [];
-    return wait(this._native.exportPrometheusMetrics(labels));
+    return binding.NativeQueue.prometheusText(
+      this.name,
+      Object.entries(counts).map(([state, n]) => [state, Number(n)]),
+      completed.meta.count,
+      failed.meta.count,
+      labels,
+    );
   }
 
   async trimEvents(maxLength) {
@@ -331,6 +343,7 @@ class Queue extends EventEmitter {
 
   async updateJobProgress(jobId, progress) {
     await wait(this._native.updateProgress(String(jobId), JSON.stringify(progress)));
+    this.emit('progress', jobId, progress);
   }
 
   async addJobLog(jobId, logRow, keepLogs) {

@@ -81,8 +81,13 @@ class Worker extends EventEmitter {
     this.id = this._native.id;
     this.running = false;
     this.closing = undefined;
-    this._closed = new Promise((resolve) => {
-      this._resolveClosed = resolve;
+    this._started = false;
+    this._paused = false;
+    this._endRun = undefined;
+    // As BullMQ's, the worker connects when created: `ready`, and getWorkers lists it.
+    this._ready = wait(this._native.waitUntilReady());
+    this._ready.catch((err) => {
+      if (!this.closing) this.emit('error', err);
     });
     if (this.opts.autorun && this.processFn) {
       this.run().catch((err) => {
@@ -115,12 +120,28 @@ class Worker extends EventEmitter {
 
   /** Takes the next job under `token` for manual processing; undefined when none came. */
   async getNextJob(token, { block = true } = {}) {
+    if (this._paused || this.closing) return undefined;
     this._native.observeClock(Date.now());
     const raw = await wait(this._native.getNextJob(String(token), !!block));
     if (!raw) return undefined;
     const job = Job.fromNative(this, raw);
     this.emit('active', job, 'waiting');
     return job;
+  }
+
+  /**
+   * Starts checking for stalled jobs every `stalledInterval` ms, for a worker that takes
+   * jobs by hand (`run` starts the check itself).
+   */
+  async startStalledCheckTimer() {
+    if (this.closing) return;
+    this._native.startStalledCheck();
+  }
+
+  /** Runs one stalled-job check now: stalled jobs go back to wait (or fail), `stalled` is emitted for each. */
+  async moveStalledJobsToWait() {
+    this._native.observeClock(Date.now());
+    await wait(this._native.checkStalled());
   }
 
   /**
@@ -141,23 +162,51 @@ class Worker extends EventEmitter {
     }
   }
 
-  /** Starts processing; resolves when the worker has closed. */
+  /**
+   * Starts processing; resolves when the worker stops: once paused with its active jobs
+   * done (`resume` runs it again), or closed.
+   */
   async run() {
     if (!this.processFn) throw new Error('No process function is defined.');
     if (this.running) throw new Error('Worker is already running.');
     this.running = true;
-    this._keepAlive = keepAlive();
-    try {
-      await wait(this._native.run());
-    } catch (err) {
+    if (this.closing || this._paused) {
       this.running = false;
-      clearInterval(this._keepAlive);
+      return;
+    }
+    const stopped = new Promise((resolve) => {
+      this._endRun = resolve;
+    });
+    try {
+      await this._begin();
+    } catch (err) {
+      this._stopRunning();
       throw err;
     }
-    return this._closed;
+    await stopped;
+  }
+
+  // Starts the engine the first time, resumes it after a pause.
+  async _begin() {
+    if (this._started) {
+      this._native.resume();
+      return;
+    }
+    this._started = true;
+    this._keepAlive = this._keepAlive || keepAlive();
+    await wait(this._native.run());
+  }
+
+  // Ends the current run: `run()` resolves and `isRunning()` turns false.
+  _stopRunning() {
+    this.running = false;
+    const end = this._endRun;
+    this._endRun = undefined;
+    if (end) end();
   }
 
   async waitUntilReady() {
+    await wait(this._native.waitUntilReady());
     await wait(this._queue.waitUntilReady());
     return this;
   }
@@ -355,22 +404,39 @@ class Worker extends EventEmitter {
     });
   }
 
-  /** Whether the worker is taking jobs: false before run(), while paused and once closing. */
   isRunning() {
-    return this.running && !this.closing && !this.isPaused();
+    return this.running;
   }
 
   isPaused() {
-    return this._native.isPaused();
+    return this._paused;
   }
 
+  /**
+   * Stops taking jobs; waits for the active ones unless `doNotWaitActive`. Once they are
+   * done the run ends (`run()` resolves, `isRunning()` is false); without waiting it goes
+   * on until `resume` or `close`.
+   */
   async pause(doNotWaitActive) {
-    await wait(this._native.pause(!doNotWaitActive));
+    if (this._paused) return;
+    this._paused = true;
+    this._native.pause();
+    if (!doNotWaitActive) {
+      await wait(this._native.waitIdle());
+      if (this._paused) this._stopRunning();
+    }
     this.emit('paused');
   }
 
-  resume() {
-    this._native.resume();
+  /** Takes jobs again after `pause` (and starts a worker that never ran, as BullMQ). */
+  async resume() {
+    if (this.running && !this._paused) return;
+    this._paused = false;
+    if (this.running) {
+      this._native.resume();
+    } else if (this.processFn) {
+      this.run().catch((err) => this.emit('error', err));
+    }
     this.emit('resumed');
   }
 
@@ -381,9 +447,8 @@ class Worker extends EventEmitter {
         await wait(this._native.close(!!force));
         await wait(this._queue.close());
         clearInterval(this._keepAlive);
-        this.running = false;
+        this._stopRunning();
         this.emit('closed');
-        this._resolveClosed();
       })();
     }
     return this.closing;

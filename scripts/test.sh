@@ -5,15 +5,19 @@
 #      start a throwaway redis-server on a free loopback port for this run.
 #   2. cargo fmt --check, 3. cargo clippy -D warnings, 4. cargo test,
 #   5. the TypeScript type test (if __test__/types/tsconfig.json exists),
-#   6. the JS suite (node:test, one file at a time).
+#   6. the JS suite (node:test, one file at a time),
+#   7. the app tests (__test__/apps/*.e2e.js): a Next.js and an Express app, each
+#      installed from the npm registry into a temporary directory with the
+#      implementation under test as `bullmq`, built and run.
 #
 # Environment:
 #   REDIS_URL            Redis to test against (default redis://127.0.0.1:6379)
 #   BULLRUSH_TEST_IMPL   bullrush (default) or bullmq: which implementation the
 #                        JS suite tests (bullmq = validate the tests themselves)
-#   TEST_TIMEOUT         bound in seconds for the JS suite (default 900); a
-#                        test process that never exits (a handle left open)
-#                        fails the run instead of hanging it
+#   TEST_TIMEOUT         bound in seconds for the JS suite and, separately, for
+#                        the app tests (default 900 each); a test process that
+#                        never exits (a handle left open) fails the run instead
+#                        of hanging it
 #
 # Extra arguments are passed to `node --test` (e.g. --test-name-pattern=...).
 set -euo pipefail
@@ -155,6 +159,16 @@ status=$?
 set -e
 if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
   die "the JS suite did not finish within ${TEST_TIMEOUT:-900} s (a test process that never exits usually means an open handle: an unclosed Queue/Worker/QueueEvents/connection)"
+fi
+[ "$status" -eq 0 ] || exit "$status"
+
+step "app tests: Next.js and Express apps with ${BULLRUSH_TEST_IMPL:-bullrush} as bullmq (__test__/apps)"
+set +e
+"${TIMEOUT_CMD[@]}" node --test --test-concurrency=1 "$@" __test__/apps/*.e2e.js
+status=$?
+set -e
+if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+  die "the app tests did not finish within ${TEST_TIMEOUT:-900} s"
 fi
 [ "$status" -eq 0 ] || exit "$status"
 

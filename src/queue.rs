@@ -620,20 +620,23 @@ impl NativeQueue {
         })
     }
 
-    /// Counts and totals in Prometheus' text format; `labels` as `[name, value]` pairs.
+    /// BullMQ's Prometheus text for queue `queue` from its counts (`[state, count]` pairs),
+    /// its completed and failed totals and `labels` (`[name, value]` pairs).
     #[napi]
-    pub async fn export_prometheus_metrics(&self, labels: Vec<Vec<String>>) -> Result<String> {
-        let labels: Vec<(String, String)> = labels
-            .into_iter()
-            .filter_map(|pair| match <[String; 2]>::try_from(pair) {
-                Ok([k, v]) => Some((k, v)),
-                Err(_) => None,
-            })
-            .collect();
-        self.inner
-            .export_prometheus_metrics(&labels)
-            .await
-            .map_err(js_error)
+    pub fn prometheus_text(
+        queue: String,
+        counts: Vec<(String, f64)>,
+        completed: f64,
+        failed: f64,
+        labels: Vec<(String, String)>,
+    ) -> String {
+        let counts: Vec<(String, i64)> = counts.into_iter().map(|(s, n)| (s, n as i64)).collect();
+        bullrush_core::metrics::prometheus_text(
+            &queue,
+            &counts,
+            [completed as i64, failed as i64],
+            &labels,
+        )
     }
 
     /// The queue's workers, each as its `CLIENT LIST` fields `[key, value, key, value, ...]`.

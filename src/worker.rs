@@ -341,6 +341,24 @@ impl NativeWorker {
             .map_err(js_error)
     }
 
+    /// Connects (the named blocking connection included); raises `ready` the first time.
+    #[napi]
+    pub async fn wait_until_ready(&self) -> Result<()> {
+        self.inner.wait_until_ready().await.map_err(js_error)
+    }
+
+    /// Starts the periodic stalled-job check (for a worker taking jobs by hand).
+    #[napi]
+    pub fn start_stalled_check(&self) {
+        self.inner.start_stalled_check();
+    }
+
+    /// Runs one stalled-job check now; resolves to the ids moved back to wait.
+    #[napi]
+    pub async fn check_stalled(&self) -> Result<Vec<String>> {
+        self.inner.check_stalled().await.map_err(js_error)
+    }
+
     /// Connects and starts fetching; resolves once running.
     #[napi]
     pub async fn run(&self) -> Result<()> {
@@ -382,9 +400,16 @@ impl NativeWorker {
         Ok(())
     }
 
+    /// Stops fetching at once; jobs in hand go on.
     #[napi]
-    pub async fn pause(&self, wait_active: bool) -> Result<()> {
-        self.inner.pause(wait_active).await;
+    pub fn pause(&self) {
+        self.inner.pause_now();
+    }
+
+    /// Resolves once the worker holds no job.
+    #[napi]
+    pub async fn wait_idle(&self) -> Result<()> {
+        self.inner.wait_idle().await;
         Ok(())
     }
 

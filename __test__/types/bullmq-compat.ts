@@ -85,13 +85,12 @@ export function valuesBothWays(
   void [jobsOptions, json, telemetry, workerOptions, keys, code];
 }
 // Every public member of BullMQ's classes is declared by bullrush's, but for those the
-// README's "Not exported" table names (Worker.processJob, Worker.startStalledCheckTimer,
-// Job.addJob, Job.toFlowEntry).
+// README's "Not exported" table names (Worker.processJob, Job.addJob, Job.toFlowEntry).
 type Missing<Ours, Theirs> = Exclude<keyof Theirs, keyof Ours | keyof EventEmitter>;
 type Equal<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export const nothingElseMissing: [
   Equal<Missing<OurQueue, TheirQueue>, never>,
-  Equal<Missing<OurWorker, TheirWorker>, 'processJob' | 'startStalledCheckTimer'>,
+  Equal<Missing<OurWorker, TheirWorker>, 'processJob'>,
   Equal<Missing<OurJob, TheirJob>, 'addJob' | 'toFlowEntry'>,
   Equal<Missing<bullrush.QueueEvents, bullmq.QueueEvents>, never>,
   Equal<Missing<bullrush.QueueBase, bullmq.QueueBase>, never>,

@@ -104,30 +104,45 @@ impl Queue {
         let counts = self.get_job_counts(&types).await?;
         let completed = self.get_metrics(MetricsKind::Completed, 0, -1).await?;
         let failed = self.get_metrics(MetricsKind::Failed, 0, -1).await?;
-        let queue = label(self.name());
-        let extra: String = labels
-            .iter()
-            .map(|(k, v)| format!(", {k}=\"{}\"", label(v)))
-            .collect();
-        let mut lines = vec![
-            "# HELP bullmq_job_count Number of jobs in the queue by state".to_string(),
-            "# TYPE bullmq_job_count gauge".to_string(),
-        ];
-        for (state, n) in counts {
-            lines.push(format!(
-                "bullmq_job_count{{queue=\"{queue}\", state=\"{state}\"{extra}}} {n}"
-            ));
-        }
-        for (kind, series) in [("completed", completed), ("failed", failed)] {
-            lines.push(format!(
-                "# HELP bullmq_job_{kind}_total Total number of {kind} jobs"
-            ));
-            lines.push(format!("# TYPE bullmq_job_{kind}_total counter"));
-            lines.push(format!(
-                "bullmq_job_{kind}_total{{queue=\"{queue}\"{extra}}} {}",
-                series.count
-            ));
-        }
-        Ok(lines.join("\n"))
+        Ok(prometheus_text(
+            self.name(),
+            &counts,
+            [completed.count, failed.count],
+            labels,
+        ))
     }
+}
+
+/// BullMQ's Prometheus text for queue `queue`: a gauge sample per `(state, count)` and the
+/// `[completed, failed]` totals as counters, each labelled with the queue and `labels`.
+pub fn prometheus_text(
+    queue: &str,
+    counts: &[(String, i64)],
+    totals: [i64; 2],
+    labels: &[(String, String)],
+) -> String {
+    let queue = label(queue);
+    let extra: String = labels
+        .iter()
+        .map(|(k, v)| format!(", {k}=\"{}\"", label(v)))
+        .collect();
+    let mut lines = vec![
+        "# HELP bullmq_job_count Number of jobs in the queue by state".to_string(),
+        "# TYPE bullmq_job_count gauge".to_string(),
+    ];
+    for (state, n) in counts {
+        lines.push(format!(
+            "bullmq_job_count{{queue=\"{queue}\", state=\"{state}\"{extra}}} {n}"
+        ));
+    }
+    for (kind, total) in ["completed", "failed"].into_iter().zip(totals) {
+        lines.push(format!(
+            "# HELP bullmq_job_{kind}_total Total number of {kind} jobs"
+        ));
+        lines.push(format!("# TYPE bullmq_job_{kind}_total counter"));
+        lines.push(format!(
+            "bullmq_job_{kind}_total{{queue=\"{queue}\"{extra}}} {total}"
+        ));
+    }
+    lines.join("\n")
 }

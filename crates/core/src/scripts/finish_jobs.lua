@@ -231,6 +231,16 @@ end
 checkLocks(fields)
 leaveActive()
 
+-- As BullMQ's retryJob: delayed jobs already due go to wait ahead of the jobs retried now.
+for i = 1, count do
+  if codes[i] == 0 and arg(i, 2) == "retry" then
+    if promoteDueJobs(baseKey, KEYS[1], KEYS[3], KEYS[4], KEYS[5], KEYS[6], now) > 0 then
+      readyMoved = true
+    end
+    break
+  end
+end
+
 for i = 1, count do
   if codes[i] == 0 then
     local jobId, kind = arg(i, 0), arg(i, 2)

@@ -9,7 +9,7 @@ use redis::Value;
 use tokio::sync::watch;
 
 use super::slots::Slot;
-use super::{RunState, Shared, WorkerEvent, WorkerOptions};
+use super::{RunState, Shared, WorkerOptions};
 use crate::error::{Error, Result};
 use crate::job::{value_int, value_string, Job};
 use crate::queue::QueueCore;
@@ -50,7 +50,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
                 continue;
             }
             connected = true;
-            shared.emit(vec![WorkerEvent::Ready]);
+            shared.announce_ready();
         }
         let Some(mut slots) = take_slots(&shared, &mut state).await else {
             continue;
@@ -99,19 +99,15 @@ pub(super) async fn run(shared: Arc<Shared>) {
     }
 }
 
-/// Opens the shared connection and the named blocking one, so that `getWorkers` lists the
-/// worker from its start, as it lists BullMQ's.
+/// Opens the shared connection and takes the named blocking one (opened now unless
+/// `wait_until_ready` did it), so that `getWorkers` lists the worker from its start, as it
+/// lists BullMQ's.
 async fn connect(shared: &Shared, blocking: &mut Option<MultiplexedConnection>) -> Result<()> {
-    shared.core.conn().await?;
-    if blocking.is_none() {
-        *blocking = Some(
-            shared
-                .core
-                .conn
-                .blocking(Some(&client_name(shared)))
-                .await?,
-        );
+    if blocking.is_some() {
+        return shared.core.conn().await.map(|_| ());
     }
+    shared.connect().await?;
+    *blocking = shared.blocking.lock().await.take();
     Ok(())
 }
 
@@ -236,8 +232,13 @@ pub(super) async fn wait_for_marker(
             None => return Ok(()),
         };
         if blocking.is_none() {
-            let name = client_name(shared);
-            *blocking = Some(shared.core.conn.blocking(Some(&name)).await?);
+            *blocking = Some(
+                shared
+                    .core
+                    .conn
+                    .blocking(Some(&shared.client_name()))
+                    .await?,
+            );
         }
         let conn = blocking.as_mut().expect("blocking connection just opened");
         let cmd = redis::cmd("BZPOPMIN")
@@ -276,13 +277,4 @@ fn block_timeout(block_until: i64, now: i64, drain_delay: f64) -> Option<f64> {
         return None;
     }
     Some((ms as f64 / 1000.0).clamp(0.001, MAX_BLOCK_SECS))
-}
-
-/// The blocking connection's name, which BullMQ's `getWorkers` looks for.
-fn client_name(shared: &Shared) -> String {
-    let base = shared.core.client_name();
-    match &shared.opts.name {
-        Some(name) => format!("{base}:w:{name}"),
-        None => base,
-    }
 }

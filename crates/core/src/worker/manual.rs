@@ -24,7 +24,7 @@ impl Worker {
         }
         let mut fetched = fetch(&self.shared, 1, token).await?;
         if fetched.jobs.is_empty() && block && fetched.rate_limit_ttl == 0 {
-            let mut blocking = self.manual_blocking.lock().await;
+            let mut blocking = self.shared.blocking.lock().await;
             wait_for_marker(&self.shared, &mut blocking, fetched.next_due).await?;
             fetched = fetch(&self.shared, 1, token).await?;
         }
@@ -139,7 +139,7 @@ pub struct NextJob {
 }
 
 /// Settles one attempt the way a worker settles its processor's outcome, fetching the
-/// next job under `token` in the same call when `fetch_next`.
+/// next job under `token` in the same call when `fetch_next` (never for a retry at once).
 async fn settle_by_hand(
     core: &QueueCore,
     opts: &WorkerOptions,
@@ -168,6 +168,8 @@ async fn settle_by_hand(
     let Some(settlement) = settle(id, &info, outcome, keep) else {
         return Err(Error::script(-1, id, "moveToFinished", "active"));
     };
+    // As BullMQ: a job retried at once goes back to wait without fetching another.
+    let fetch_next = fetch_next && settlement.kind != SettleKind::Retry;
     let fetch = usize::from(fetch_next);
     let reply = finish(
         core,

@@ -142,6 +142,11 @@ pub(crate) struct Shared {
     limited_until: AtomicI64,
     token_seq: AtomicU64,
     uuid: String,
+    /// The named blocking connection, opened before the first fetch needs it (by
+    /// `wait_until_ready`, or by manual processing), so `getWorkers` lists the worker.
+    blocking: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
+    /// Whether `Ready` was raised (it is, once).
+    announced: AtomicBool,
 }
 
 impl Shared {
@@ -158,6 +163,32 @@ impl Shared {
             job_id: None,
             token: None,
         }]);
+    }
+
+    /// Raises `Ready` the first time the worker is connected.
+    fn announce_ready(&self) {
+        if !self.announced.swap(true, Ordering::SeqCst) {
+            self.emit(vec![WorkerEvent::Ready]);
+        }
+    }
+
+    /// Opens the shared connection and, unless one is open, the named blocking one.
+    async fn connect(&self) -> Result<()> {
+        self.core.conn().await?;
+        let mut blocking = self.blocking.lock().await;
+        if blocking.is_none() {
+            *blocking = Some(self.core.conn.blocking(Some(&self.client_name())).await?);
+        }
+        Ok(())
+    }
+
+    /// The blocking connection's name, which BullMQ's `getWorkers` looks for.
+    fn client_name(&self) -> String {
+        let base = self.core.client_name();
+        match &self.opts.name {
+            Some(name) => format!("{base}:w:{name}"),
+            None => base,
+        }
     }
 
     fn next_token(&self) -> String {
@@ -337,9 +368,8 @@ impl Shared {
 pub struct Worker {
     shared: Arc<Shared>,
     queue: Queue,
-    /// The blocking connection `get_next_job` waits on.
-    manual_blocking: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
     started: AtomicBool,
+    stalled_started: AtomicBool,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     fetcher: Mutex<Option<JoinHandle<()>>>,
     closed: Notify,
@@ -384,12 +414,14 @@ impl Worker {
             limited_until: AtomicI64::new(0),
             token_seq: AtomicU64::new(0),
             uuid: uuid::Uuid::new_v4().to_string(),
+            blocking: tokio::sync::Mutex::new(None),
+            announced: AtomicBool::new(false),
         });
         Ok(Worker {
             shared,
             queue,
-            manual_blocking: tokio::sync::Mutex::new(None),
             started: AtomicBool::new(false),
+            stalled_started: AtomicBool::new(false),
             tasks: Mutex::new(Vec::new()),
             fetcher: Mutex::new(None),
             closed: Notify::new(),
@@ -465,6 +497,21 @@ impl Worker {
         }
     }
 
+    /// Connects, opening the named blocking connection at once so `getWorkers` lists the
+    /// worker before it runs (as BullMQ's worker connects when created); raises `Ready`
+    /// the first time.
+    pub async fn wait_until_ready(&self) -> Result<()> {
+        if self.is_closed.load(Ordering::SeqCst) {
+            return Err(Error::Closed);
+        }
+        if self.shared.announced.load(Ordering::SeqCst) {
+            return self.shared.core.conn().await.map(|_| ());
+        }
+        self.shared.connect().await?;
+        self.shared.announce_ready();
+        Ok(())
+    }
+
     /// Starts fetching, renewing locks and checking for stalled jobs. Connection trouble
     /// is reported as `Error` events while the worker retries; `Ready` follows the first
     /// successful connection.
@@ -481,10 +528,30 @@ impl Worker {
         if !shared.opts.skip_lock_renewal {
             tasks.push(tokio::spawn(locks::run(shared.clone())));
         }
-        if !shared.opts.skip_stalled_check {
-            tasks.push(tokio::spawn(stalled::run(shared.clone())));
-        }
+        drop(tasks);
+        self.start_stalled_check();
         Ok(())
+    }
+
+    /// Starts the periodic stalled-job check (BullMQ's `startStalledCheckTimer`), for a
+    /// worker that takes jobs by hand; `run` starts it too. Does nothing when already
+    /// started or with `skipStalledCheck`.
+    pub fn start_stalled_check(&self) {
+        if self.shared.opts.skip_stalled_check || self.stalled_started.swap(true, Ordering::SeqCst)
+        {
+            return;
+        }
+        let task = tokio::spawn(stalled::run(self.shared.clone()));
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(task);
+    }
+
+    /// Runs one stalled-job check now (BullMQ's `moveStalledJobsToWait`); returns the ids
+    /// it moved back to wait, each also raised as a `Stalled` event.
+    pub async fn check_stalled(&self) -> Result<Vec<String>> {
+        stalled::check_and_report(&self.shared).await
     }
 
     /// Whether the worker is fetching or processing.
@@ -502,6 +569,14 @@ impl Worker {
 
     /// Stops fetching (jobs in hand go on); with `wait_active`, returns once they are done.
     pub async fn pause(&self, wait_active: bool) {
+        self.pause_now();
+        if wait_active {
+            self.wait_idle().await;
+        }
+    }
+
+    /// Stops fetching at once; jobs in hand go on.
+    pub fn pause_now(&self) {
         self.shared.state.send_if_modified(|s| {
             let change = *s == RunState::Running;
             if change {
@@ -509,9 +584,6 @@ impl Worker {
             }
             change
         });
-        if wait_active {
-            self.wait_idle().await;
-        }
     }
 
     /// Fetches again after `pause`.
@@ -525,7 +597,8 @@ impl Worker {
         });
     }
 
-    async fn wait_idle(&self) {
+    /// Returns once the worker holds no job.
+    pub async fn wait_idle(&self) {
         loop {
             let notified = self.shared.idle.notified();
             tokio::pin!(notified);
@@ -590,7 +663,7 @@ impl Worker {
         }
         self.shared.core.conn.close();
         self.queue.close().await;
-        *self.manual_blocking.lock().await = None;
+        *self.shared.blocking.lock().await = None;
         self.shared.emit(vec![WorkerEvent::Closed]);
         self.closed.notify_waiters();
     }

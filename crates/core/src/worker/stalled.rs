@@ -7,21 +7,19 @@ use super::{RunState, Shared, WorkerEvent};
 use crate::error::Result;
 use crate::scripts;
 
+/// Checks every `stalledInterval` while the worker runs (or, never started, takes jobs by
+/// hand); paused workers skip their turns, as BullMQ's stop their checker.
 pub(super) async fn run(shared: Arc<Shared>) {
     let interval = Duration::from_millis(shared.opts.stalled_interval);
     let mut state = shared.state.subscribe();
     loop {
-        if *state.borrow() == RunState::Closing {
+        let now = *state.borrow();
+        if now == RunState::Closing {
             return;
         }
-        if *state.borrow() == RunState::Running {
-            match check(&shared).await {
-                Ok(ids) => shared.emit(
-                    ids.into_iter()
-                        .map(|job_id| WorkerEvent::Stalled { job_id })
-                        .collect(),
-                ),
-                Err(err) => shared.emit_error(&err),
+        if matches!(now, RunState::Running | RunState::Idle) {
+            if let Err(err) = check_and_report(&shared).await {
+                shared.emit_error(&err);
             }
         }
         tokio::select! {
@@ -29,6 +27,17 @@ pub(super) async fn run(shared: Arc<Shared>) {
             changed = state.changed() => if changed.is_err() { return },
         }
     }
+}
+
+/// Runs one stalled check and raises a `Stalled` event per job it moved back to wait.
+pub(super) async fn check_and_report(shared: &Shared) -> Result<Vec<String>> {
+    let ids = check(shared).await?;
+    shared.emit(
+        ids.iter()
+            .map(|id| WorkerEvent::Stalled { job_id: id.clone() })
+            .collect(),
+    );
+    Ok(ids)
 }
 
 /// Runs one stalled check (at most one per interval across all workers).

@@ -1,0 +1,39 @@
+'use strict';
+
+// The README's Next.js and Express sections show the files of the apps that apps/*.e2e.js
+// install, build and run, exactly as they are: so their snippets work as written.
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const ROOT = path.join(__dirname, '..');
+const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+
+const APPS = {
+  'Next.js': path.join(ROOT, '__test__', 'fixtures', 'nextjs-app'),
+  Express: path.join(ROOT, 'examples', 'express'),
+};
+
+function section(title) {
+  const start = README.indexOf(`\n## ${title}\n`);
+  assert.notEqual(start, -1, `the README has a "## ${title}" section`);
+  const end = README.indexOf('\n## ', start + 1);
+  return README.slice(start, end === -1 ? undefined : end);
+}
+
+/** [file, code] for each "**`file`**" label followed by a fenced block. */
+function snippets(text) {
+  return [...text.matchAll(/\*\*`([^`]+)`\*\*\n\n```\w+\n([\s\S]*?)\n```/g)].map((m) => [m[1], m[2]]);
+}
+
+for (const [title, dir] of Object.entries(APPS)) {
+  test(`README "${title}" shows ${path.relative(ROOT, dir)} as it is`, () => {
+    const shown = snippets(section(title));
+    assert.ok(shown.length >= 3, `snippets found: ${shown.map(([file]) => file).join(', ')}`);
+    for (const [file, code] of shown) {
+      assert.equal(code, fs.readFileSync(path.join(dir, file), 'utf8').trimEnd(), `README "${title}": ${file}`);
+    }
+  });
+}
