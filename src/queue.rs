@@ -648,6 +648,45 @@ impl NativeQueue {
             .collect())
     }
 
+    /// The queue's event listeners, each as its `CLIENT LIST` fields `[key, value, ...]`.
+    #[napi]
+    pub async fn get_queue_events(&self) -> Result<Vec<Vec<String>>> {
+        let listeners = self.inner.get_queue_events().await.map_err(js_error)?;
+        Ok(listeners
+            .into_iter()
+            .map(|fields| fields.into_iter().flat_map(|(k, v)| [k, v]).collect())
+            .collect())
+    }
+
+    /// Appends a custom event, `fields` flat as `[name, value, ...]`, to the events stream.
+    #[napi]
+    pub async fn publish_event(&self, fields: Vec<String>, max_len: f64) -> Result<String> {
+        let max_len = integer(max_len, "maxEvents")?;
+        let pairs: Vec<(String, String)> = fields
+            .chunks(2)
+            .map(|pair| (pair[0].clone(), pair.get(1).cloned().unwrap_or_default()))
+            .collect();
+        self.inner
+            .publish_event(&pairs, max_len)
+            .await
+            .map_err(js_error)
+    }
+
+    /// `PING` on the queue's connection.
+    #[napi]
+    pub async fn ping(&self) -> Result<String> {
+        self.inner.ping().await.map_err(js_error)
+    }
+
+    /// Deletes the pre-v4 `<q>:priority` key.
+    #[napi]
+    pub async fn remove_deprecated_priority_key(&self) -> Result<i64> {
+        self.inner
+            .remove_deprecated_priority_key()
+            .await
+            .map_err(js_error)
+    }
+
     #[napi]
     pub async fn close(&self) -> Result<()> {
         self.inner.close().await;
