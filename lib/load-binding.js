@@ -73,9 +73,19 @@ function resolveInstalled() {
   throw notInstalled(misses);
 }
 
-function loadBinding() {
+/** Where binding.js is: beside lib/, or in the installed package when bundled. */
+function bindingFile() {
   const own = path.join(PACKAGE_DIR, 'binding.js');
-  return nodeRequire(fs.existsSync(own) ? own : resolveInstalled());
+  return fs.existsSync(own) ? own : resolveInstalled();
 }
 
-module.exports = { loadBinding };
+function loadBinding() {
+  return nodeRequire(bindingFile());
+}
+
+/** The package's directory on disk (the installed package's when bundled). */
+function packageDir() {
+  return path.dirname(bindingFile());
+}
+
+module.exports = { loadBinding, packageDir };

@@ -11,6 +11,7 @@ const { Job } = require('./job');
 const { UnrecoverableError, TimeoutError } = require('./errors');
 const { failureKind, describeFailure } = require('./failure');
 const { delay } = require('./utils');
+const { createSandbox } = require('./sandbox');
 
 // The engine's bounds on one blocking wait for jobs (crates/core/src/worker/fetcher.rs).
 const MIN_BLOCK_SECONDS = 0.001;
@@ -55,9 +56,6 @@ function numberOrNaN(value) {
 class Worker extends EventEmitter {
   constructor(name, processor, opts = {}) {
     super();
-    if (processor !== undefined && processor !== null && typeof processor !== 'function') {
-      throw new Error('bullrush does not support sandboxed (file) processors yet');
-    }
     this.name = name;
     this.opts = {
       concurrency: 1,
@@ -70,7 +68,7 @@ class Worker extends EventEmitter {
       ...opts,
     };
     this.qualifiedName = `${this.opts.prefix}:${name}`;
-    this.processFn = processor;
+    this.processFn = this._processorOf(processor);
     this._jobs = new Map();
     this._outcomes = [];
     this._flushScheduled = false;
@@ -94,6 +92,16 @@ class Worker extends EventEmitter {
         if (!this.closing) this.emit('error', err);
       });
     }
+  }
+
+  // The function to call per job: the one given, or one running the given file (a path or
+  // a file: URL) in sandboxed children (this.childPool).
+  _processorOf(processor) {
+    if (!processor || typeof processor === 'function') return processor;
+    if (this.opts.batch) throw new Error('A sandboxed (file) processor cannot take batches: `batch` needs a processor function');
+    const { childPool, processFn } = createSandbox(processor, this.opts);
+    this.childPool = childPool;
+    return processFn.bind(this);
   }
 
   _nativeQueue() {
@@ -445,6 +453,7 @@ class Worker extends EventEmitter {
     if (!this.closing) {
       this.closing = (async () => {
         await wait(this._native.close(!!force));
+        if (this.childPool) await this.childPool.clean();
         await wait(this._queue.close());
         clearInterval(this._keepAlive);
         this._stopRunning();
