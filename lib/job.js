@@ -5,6 +5,7 @@
 
 const { binding, wait } = require('./native');
 const { describeFailure } = require('./failure');
+const { recordMove, failOperation } = require('./telemetry');
 
 /** The lock token to act with: BullMQ's '0' (no lock check) when none is given. */
 function lockOf(token) {
@@ -265,12 +266,14 @@ class Job {
    * resolves to `[jobJson, jobId, rateLimitTtl, nextDelayedDue]`, else to `[]`.
    */
   async moveToCompleted(returnValue, token, fetchNext = true) {
+    const startTime = Date.now();
     const value = JSON.stringify(returnValue);
     const owner = this._holder() || this._clocked();
     const settled = await wait(owner.moveToCompleted(this.id, lockOf(token), value ?? 'null', !!fetchNext));
     this.returnvalue = returnValue || undefined;
     this.finishedOn = settled.finishedOn;
     this.attemptsMade = settled.attemptsMade;
+    this._recordMove('complete', startTime);
     return nextJobData(settled.next);
   }
 
@@ -280,6 +283,7 @@ class Job {
    * once fetches nothing and resolves to undefined, as in BullMQ).
    */
   async moveToFailed(err, token, fetchNext = false) {
+    const startTime = Date.now();
     const failure = describeFailure(err);
     const owner = this._holder() || this._clocked();
     const settled = await wait(owner.moveToFailed(this.id, lockOf(token), failure, !!fetchNext));
@@ -289,8 +293,17 @@ class Job {
     if (settled.finishedOn !== null && settled.finishedOn !== undefined) this.finishedOn = settled.finishedOn;
     const delayed = settled.delay !== null && settled.delay !== undefined;
     if (delayed) this.delay = settled.delay;
+    this._recordMove(failOperation(settled), startTime);
     const retried = !delayed && (settled.finishedOn === null || settled.finishedOn === undefined);
     return retried ? undefined : nextJobData(settled.next, !delayed);
+  }
+
+  // The telemetry span of a move made by hand (`complete`, `fail`, `retry`, `delay`), under
+  // the active context, when the queue or worker has the `telemetry` option.
+  _recordMove(operation, startTime) {
+    const telemetry = this.queue && this.queue.opts && this.queue.opts.telemetry;
+    if (!telemetry) return;
+    recordMove(telemetry, telemetry.contextManager.active(), this.queue.name, operation, startTime, this);
   }
 
   /** Extends this active job's lock by `duration` ms; 1 when extended, 0 when the token lost it. */

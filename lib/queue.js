@@ -8,7 +8,7 @@ const { Requests } = require('./requests');
 const { normalizeConnection } = require('./connection');
 const { Job } = require('./job');
 const { dataJson, optsJson } = require('./serialize');
-const { MetricNames, TelemetryAttributes } = require('./enums');
+const { MetricNames, TelemetryAttributes, SpanKind } = require('./enums');
 const { version } = require('../package.json');
 const { randomUUID } = require('node:crypto');
 
@@ -18,6 +18,15 @@ const DEFAULT_COUNT_TYPES = binding.NativeQueue.defaultJobTypes();
 function jobTypes(types) {
   const list = types === undefined ? [] : [types].flat();
   return list.length ? [...new Set(list)] : DEFAULT_COUNT_TYPES;
+}
+
+// A job of addBulk carrying the span's context `metadata`: its own metadata wins, and
+// `telemetry.omitContext` keeps the span's out (as BullMQ stores it).
+function carryingContext(job, metadata) {
+  const own = (job.opts && job.opts.telemetry) || {};
+  const carried = own.metadata || (!own.omitContext && metadata);
+  if (!carried && !own.omitContext) return job;
+  return { ...job, opts: { ...job.opts, telemetry: { metadata: carried, omitContext: own.omitContext } } };
 }
 
 class Queue extends EventEmitter {
@@ -65,14 +74,34 @@ class Queue extends EventEmitter {
   }
 
   async add(name, data, opts) {
+    if (this.opts.telemetry) return this._addTraced(name, data, opts);
     const job = await this._addOne(name, data, opts, true);
     this.emit('waiting', job);
     return job;
   }
 
+  // `add` in the PRODUCER span `add <queue>.<name>`, whose context the job carries
+  // (`telemetry.metadata`) unless its `telemetry.omitContext` says not to.
+  _addTraced(name, data, opts) {
+    return this.trace(SpanKind.PRODUCER, 'add', `${this.name}.${name}`, async (span, metadata) => {
+      const omit = opts && opts.telemetry && opts.telemetry.omitContext;
+      const job = await this._addOne(name, data, omit ? opts : { ...opts, telemetry: { metadata } }, true);
+      this.emit('waiting', job);
+      span.setAttributes({ [TelemetryAttributes.JobName]: name, [TelemetryAttributes.JobId]: job.id });
+      return job;
+    });
+  }
+
   // No `waiting` event here: BullMQ's addBulk emits none either.
   async addBulk(jobs) {
-    return this._addMany(jobs, true);
+    if (!this.opts.telemetry) return this._addMany(jobs, true);
+    return this.trace(SpanKind.PRODUCER, 'addBulk', this.name, async (span, metadata) => {
+      span.setAttributes({
+        [TelemetryAttributes.BulkNames]: jobs.map((job) => job.name),
+        [TelemetryAttributes.BulkCount]: jobs.length,
+      });
+      return this._addMany(jobs.map((job) => carryingContext(job, metadata)), true);
+    });
   }
 
   // Adds one job (over the queue's default options when `mergeDefaults`); the Job is

@@ -38,4 +38,85 @@ function withDetachedContext(telemetry, callback) {
   return contextManager.with(contextManager.root(), callback);
 }
 
-module.exports = { trace, withDetachedContext };
+/** The `fail` span's operation for a failed attempt, from the engine's `failed` event. */
+function failOperation(event) {
+  if (event.finishedOn !== undefined && event.finishedOn !== null) return 'fail';
+  return event.delay !== undefined && event.delay !== null ? 'delay' : 'retry';
+}
+
+/**
+ * Records the INTERNAL span `<operation> <queue>` of a job's move that began at `startTime`
+ * (the engine settles moves in batches, so the span is made once the outcome is known),
+ * as a child of `context`.
+ */
+function recordMove(telemetry, context, queueName, operation, startTime, job) {
+  const span = telemetry.tracer.startSpan(`${operation} ${queueName}`, { kind: SpanKind.INTERNAL, startTime }, context);
+  span.setAttributes({
+    [TelemetryAttributes.QueueName]: queueName,
+    [TelemetryAttributes.QueueOperation]: operation,
+    [TelemetryAttributes.JobName]: job.name,
+    [TelemetryAttributes.JobId]: job.id,
+  });
+  span.end();
+}
+
+/**
+ * Runs a worker's job attempt (`work` starts the processor and reports its outcome) in the
+ * CONSUMER span `process <queue>`, a child of the producer's span when the job carries its
+ * context. The span lasts until the engine has settled the attempt: `entry.settle(event)`
+ * with the engine's `completed`/`failed` event (first recording the `complete`, `fail`,
+ * `retry` or `delay` span under it), or `entry.settle()` for an attempt let go.
+ */
+function traceProcess(worker, entry, work) {
+  const { job } = entry;
+  const telemetry = worker.opts.telemetry;
+  const metadata = job.opts && job.opts.telemetry ? job.opts.telemetry.metadata : undefined;
+  return worker.trace(
+    SpanKind.CONSUMER,
+    'process',
+    worker.name,
+    (span) => {
+      span.setAttributes({
+        [TelemetryAttributes.WorkerId]: worker.id,
+        [TelemetryAttributes.WorkerName]: worker.opts.name,
+        [TelemetryAttributes.JobId]: job.id,
+        [TelemetryAttributes.JobName]: job.name,
+      });
+      const context = telemetry.contextManager.active();
+      let reportedAt;
+      const settled = new Promise((resolve) => {
+        entry.settle = (event) => {
+          entry.settle = undefined;
+          if (event) recordMove(telemetry, context, worker.name, moveOperation(event), reportedAt, job);
+          resolve(event);
+        };
+      });
+      Promise.resolve(work()).then(() => {
+        reportedAt = Date.now();
+      });
+      return settled.then((event) => closeProcessSpan(span, job, event, entry));
+    },
+    metadata,
+  );
+}
+
+function moveOperation(event) {
+  return event.kind === 'completed' ? 'complete' : failOperation(event);
+}
+
+// What BullMQ's process span says last: the outcome (an event and the attempts made) and
+// the attempt's timestamps.
+function closeProcessSpan(span, job, event, entry) {
+  if (event && event.kind === 'completed') {
+    span.addEvent('job completed', { [TelemetryAttributes.JobResult]: JSON.stringify(entry.result) });
+  } else if (event) {
+    span.addEvent('job failed', { [TelemetryAttributes.JobFailedReason]: event.message });
+  }
+  if (event) span.setAttributes({ [TelemetryAttributes.JobAttemptsMade]: job.attemptsMade });
+  span.setAttributes({
+    [TelemetryAttributes.JobAttemptFinishedTimestamp]: job.finishedOn || Date.now(),
+    [TelemetryAttributes.JobProcessedTimestamp]: job.processedOn,
+  });
+}
+
+module.exports = { trace, withDetachedContext, traceProcess, recordMove, failOperation };

@@ -12,6 +12,8 @@ const { UnrecoverableError, TimeoutError } = require('./errors');
 const { failureKind, describeFailure } = require('./failure');
 const { delay } = require('./utils');
 const { createSandbox } = require('./sandbox');
+const { traceProcess } = require('./telemetry');
+const { SpanKind, TelemetryAttributes } = require('./enums');
 
 // The engine's bounds on one blocking wait for jobs (crates/core/src/worker/fetcher.rs).
 const MIN_BLOCK_SECONDS = 0.001;
@@ -126,8 +128,33 @@ class Worker extends EventEmitter {
     await wait(this._queue.rateLimit(Number(expireTimeMs)));
   }
 
-  /** Takes the next job under `token` for manual processing; undefined when none came. */
+  /**
+   * Takes the next job under `token` for manual processing; undefined when none came. With
+   * `telemetry`, an INTERNAL span `getNextJob <queue>` continues the job's trace.
+   */
   async getNextJob(token, { block = true } = {}) {
+    const job = await this._nextJob(token, block);
+    if (!this.opts.telemetry) return job;
+    const metadata = job && job.opts.telemetry ? job.opts.telemetry.metadata : undefined;
+    return this.trace(
+      SpanKind.INTERNAL,
+      'getNextJob',
+      this.name,
+      (span) => {
+        span.setAttributes({
+          [TelemetryAttributes.WorkerId]: this.id,
+          [TelemetryAttributes.QueueName]: this.name,
+          [TelemetryAttributes.WorkerName]: this.opts.name,
+          [TelemetryAttributes.WorkerOptions]: JSON.stringify({ block }),
+          [TelemetryAttributes.JobId]: job && job.id,
+        });
+        return job;
+      },
+      metadata,
+    );
+  }
+
+  async _nextJob(token, block) {
     if (this._paused || this.closing) return undefined;
     this._native.observeClock(Date.now());
     const raw = await wait(this._native.getNextJob(String(token), !!block));
@@ -272,16 +299,21 @@ class Worker extends EventEmitter {
   _settled(e, emit) {
     const entry = this._jobs.get(e.jobId) || (e.job ? { job: Job.fromNative(this, e.job) } : undefined);
     this._jobs.delete(e.jobId);
-    if (entry) emit(entry.job, entry);
+    if (!entry) return;
+    emit(entry.job, entry);
+    if (entry.settle) entry.settle(e);
   }
 
   _start(raw) {
     const controller = this._controller();
     const entry = this._track(raw, controller);
-    this._process(entry.job, entry.job.token, controller).then(
-      (result) => this._completed(entry, result),
-      (err) => this._failed(entry, err),
-    );
+    const work = () =>
+      this._process(entry.job, entry.job.token, controller).then(
+        (result) => this._completed(entry, result),
+        (err) => this._failed(entry, err),
+      );
+    if (this.opts.telemetry) traceProcess(this, entry, work).catch((err) => this.emit('error', err));
+    else work();
   }
 
   // One delivery in batch mode is one batch: the processor gets its jobs and answers with
@@ -332,6 +364,7 @@ class Worker extends EventEmitter {
   // Forgets an attempt, unless a later attempt of the same job has taken its place.
   _letGo(entry) {
     if (this._jobs.get(entry.job.id) === entry) this._jobs.delete(entry.job.id);
+    if (entry.settle) entry.settle();
   }
 
   _timedOut(entry, message) {
