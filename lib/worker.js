@@ -307,13 +307,16 @@ class Worker extends EventEmitter {
   _start(raw) {
     const controller = this._controller();
     const entry = this._track(raw, controller);
-    const work = () =>
-      this._process(entry.job, entry.job.token, controller).then(
-        (result) => this._completed(entry, result),
-        (err) => this._failed(entry, err),
-      );
-    if (this.opts.telemetry) traceProcess(this, entry, work).catch((err) => this.emit('error', err));
-    else work();
+    if (!this.opts.telemetry) return this._run(entry, controller);
+    return traceProcess(this, entry, () => this._run(entry, controller)).catch((err) => this.emit('error', err));
+  }
+
+  // Runs the processor for one job and reports its outcome.
+  _run(entry, controller) {
+    return this._process(entry.job, entry.job.token, controller).then(
+      (result) => this._completed(entry, result),
+      (err) => this._failed(entry, err),
+    );
   }
 
   // One delivery in batch mode is one batch: the processor gets its jobs and answers with
