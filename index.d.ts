@@ -4,6 +4,8 @@
 
 import { EventEmitter } from 'node:events';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { ChildProcess, ForkOptions } from 'node:child_process';
+import type { Worker as ThreadWorker, WorkerOptions as WorkerThreadsOptions } from 'node:worker_threads';
 
 // ---------------------------------------------------------------------------
 // Connection
@@ -489,8 +491,21 @@ export interface QueueBaseOptions {
   skipWaitingForReady?: boolean;
   /** @deprecated Unused. */
   blockingConnection?: boolean;
-  /** Spans through this tracer (`trace`) and gauges through its meter (`recordJobCountsMetric`). */
+  /**
+   * Spans through this tracer (`add`, `addBulk`, a worker's `process`, `complete`, `fail`,
+   * `trace`) and gauges through its meter (`recordJobCountsMetric`).
+   */
   telemetry?: Telemetry;
+}
+
+/** How a worker with a processor file runs its children. */
+export interface SandboxedOptions {
+  /** Run the processor file in worker threads instead of child processes. @defaultValue false */
+  useWorkerThreads?: boolean;
+  /** Options of `child_process.fork` for each child process (`env`, `execArgv`, `stdio`, ...). */
+  workerForkOptions?: ForkOptions;
+  /** Options of `new worker_threads.Worker` for each thread (with `useWorkerThreads`). */
+  workerThreadsOptions?: WorkerThreadsOptions;
 }
 
 /** Repeat settings of a queue. */
@@ -548,7 +563,7 @@ export interface BatchOptions {
 }
 
 /** Options of `new Worker`. */
-export interface WorkerOptions extends QueueBaseOptions {
+export interface WorkerOptions extends QueueBaseOptions, SandboxedOptions {
   /** Worker name, stored on the jobs it processes (`processedBy`). */
   name?: string;
   /** Start processing at construction. @defaultValue true */
@@ -965,7 +980,18 @@ export declare class Worker<DataType = any, ResultType = any, NameType extends s
     processor: BatchProcessor<DataType, ResultType, NameType>,
     opts: WorkerOptions & { batch: BatchOptions },
   );
-  constructor(name: string, processor?: Processor<DataType, ResultType, NameType> | null, opts?: WorkerOptions);
+  /**
+   * `processor` is a function, or the path (or file: URL) of a file whose default export is
+   * one, run in child processes (worker threads with `useWorkerThreads`).
+   */
+  constructor(
+    name: string,
+    processor?: string | URL | Processor<DataType, ResultType, NameType> | null,
+    opts?: WorkerOptions,
+  );
+
+  /** The children running a processor file (absent for a processor function). */
+  readonly childPool?: ChildPool;
 
   /** A RateLimitError to throw from the processor after `worker.rateLimit`. */
   static RateLimitError(): Error;
@@ -1280,6 +1306,101 @@ export type JobJsonSandbox = JobJson & {
   queueQualifiedName: string;
   prefix: string;
 };
+
+/** The job a sandboxed processor's function gets: its fields and methods that ask the worker. */
+export interface SandboxedJob<T = any, R = any> extends Omit<JobJsonSandbox, 'data' | 'opts' | 'returnvalue'> {
+  data: T;
+  opts: JobsOptions;
+  queueQualifiedName: string;
+  moveToDelayed: (timestamp: number, token?: string) => Promise<void>;
+  moveToWait: (token?: string) => Promise<void>;
+  moveToWaitingChildren: (token?: string, opts?: { child?: { id: string; queue: string } }) => Promise<boolean>;
+  log: (row: string) => void;
+  updateData: (data: T) => Promise<void>;
+  updateProgress: (value: JobProgress) => Promise<void>;
+  getChildrenValues: <CT = any>() => Promise<{ [jobKey: string]: CT }>;
+  getIgnoredChildrenFailures: () => Promise<{ [jobKey: string]: string }>;
+  getDependenciesCount: (opts?: {
+    failed?: boolean;
+    ignored?: boolean;
+    processed?: boolean;
+    unprocessed?: boolean;
+  }) => Promise<{ failed?: number; ignored?: number; processed?: number; unprocessed?: number }>;
+  getDependencies: (opts?: Record<string, unknown>) => Promise<Record<string, unknown>>;
+  returnValue: R;
+}
+
+/** The default export of a processor file. */
+export type SandboxedProcessor<T = any, R = any> = (job: SandboxedJob<T, R>, token?: string, signal?: AbortSignal) => R | Promise<R>;
+
+/** What a child receives its parent's messages from (a process, or a thread's port). */
+export interface Receiver {
+  on: (evt: 'message', cb: (msg: any) => void) => void;
+  off: (evt: 'message', cb: (msg: any) => void) => void;
+}
+
+/** A message from a child to its parent. */
+export interface ChildMessage {
+  cmd: ParentCommand;
+  requestId?: string;
+  value?: any;
+  err?: Record<string, any>;
+}
+
+/** One child of a sandboxed worker, a process or a worker thread, as its parent sees it. */
+export declare class Child extends EventEmitter {
+  processFile: string;
+  childProcess?: ChildProcess;
+  worker?: ThreadWorker;
+  constructor(mainFile: string, processFile: string, opts?: SandboxedOptions);
+  /** The process id, or the thread id. */
+  get pid(): number;
+  get exitCode(): number | null;
+  get signalCode(): NodeJS.Signals | number | null;
+  get killed(): boolean;
+  /** Starts the child and has it load the processor file. */
+  init(): Promise<void>;
+  send(msg: any): Promise<void>;
+  /** Signals the child; resolves once it has exited (SIGKILL after `timeoutMs`). */
+  kill(signal?: 'SIGTERM' | 'SIGKILL', timeoutMs?: number): Promise<void>;
+  hasProcessExited(): boolean;
+}
+
+/** The children of a sandboxed worker: at work (`retained`, by pid) and idle (`free`, by file). */
+export declare class ChildPool {
+  retained: { [pid: number]: Child };
+  free: { [processFile: string]: Child[] };
+  constructor(opts: SandboxedOptions & { mainFile?: string });
+  /** An idle child of `processFile`, or a new one. */
+  retain(processFile: string): Promise<Child>;
+  release(child: Child): void;
+  remove(child: Child): void;
+  kill(child: Child, signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Ends every child (each finishes its job first). */
+  clean(): Promise<void>;
+  getFree(id: string): Child[];
+  getAllFree(): Child[];
+}
+
+/** Runs jobs inside a child: loads the processor file, runs one job at a time. */
+export declare class ChildProcessor {
+  processor: any;
+  currentJobPromise: Promise<unknown> | undefined;
+  constructor(send: (msg: any) => Promise<void>, receiver: Receiver);
+  init(processorFile: string): Promise<void>;
+  start(jobJson: JobJsonSandbox, token?: string): Promise<void>;
+  cancel(reason?: string): void;
+  waitForCurrentJobAndExit(): Promise<void>;
+}
+
+/** Sends a message to a child process or thread (or from a child to its parent). */
+export declare function asyncSend(
+  proc: { send?: (msg: any, cb?: (err: Error | null) => void) => unknown; postMessage?: (msg: any) => void },
+  msg: any,
+): Promise<void>;
+
+/** Sends a message from a child process to its parent. */
+export declare function childSend(proc: NodeJS.Process, msg: ChildMessage): Promise<void>;
 
 // ---------------------------------------------------------------------------
 // Errors a processor throws to control the job (matched by `name`, as BullMQ does)

@@ -49,6 +49,10 @@ const {
   getParentKey,
 } = require('./lib/utils');
 const { trace, withDetachedContext } = require('./lib/telemetry');
+const { Child } = require('./lib/sandbox/child');
+const { ChildPool } = require('./lib/sandbox/child-pool');
+const { ChildProcessor } = require('./lib/sandbox/child-processor');
+const { asyncSend, childSend } = require('./lib/sandbox/ipc');
 const {
   createIORedisClient,
   createNodeRedisClient,
@@ -127,6 +131,11 @@ module.exports = {
   getParentKey,
   trace,
   withDetachedContext,
+  Child,
+  ChildPool,
+  ChildProcessor,
+  asyncSend,
+  childSend,
   createIORedisClient,
   createNodeRedisClient,
   createValkeyGlideClient,
