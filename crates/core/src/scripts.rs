@@ -52,17 +52,17 @@ macro_rules! script {
 
 script!(ADD_JOBS, "add_jobs.lua");
 script!(FETCH_JOBS, "fetch_jobs.lua", "fetch.lua");
-script!(FINISH_JOBS, "finish_jobs.lua", "fetch.lua", "metrics.lua");
+script!(FINISH_JOBS, "finish_jobs.lua", "fetch.lua", "metrics.lua", "parent.lua");
 script!(EXTEND_LOCKS, "extend_locks.lua");
 script!(MOVE_STALLED_JOBS, "move_stalled_jobs.lua");
 script!(PAUSE, "pause.lua");
 script!(RESUME, "resume.lua");
-script!(DRAIN, "drain.lua");
-script!(OBLITERATE, "obliterate.lua");
+script!(DRAIN, "drain.lua", "parent.lua", "remove.lua");
+script!(OBLITERATE, "obliterate.lua", "parent.lua", "remove.lua");
 script!(REMOVE_JOB, "remove_job.lua");
 script!(UPDATE_PROGRESS, "update_progress.lua");
 script!(ADD_LOG, "add_log.lua");
-script!(REPROCESS_JOB, "reprocess_job.lua");
+script!(REPROCESS_JOB, "reprocess_job.lua", "parent.lua");
 script!(GET_STATE, "get_state.lua");
 script!(JOB_FINISHED, "job_finished.lua");
 script!(MOVE_TO_DELAYED, "move_to_delayed.lua");
@@ -72,8 +72,8 @@ script!(UPDATE_DATA, "update_data.lua");
 script!(CHANGE_DELAY, "change_delay.lua");
 script!(CHANGE_PRIORITY, "change_priority.lua");
 script!(PROMOTE, "promote.lua");
-script!(CLEAN_JOBS, "clean_jobs.lua", "remove.lua");
-script!(MOVE_JOBS_TO_WAIT, "move_jobs_to_wait.lua");
+script!(CLEAN_JOBS, "clean_jobs.lua", "parent.lua", "remove.lua");
+script!(MOVE_JOBS_TO_WAIT, "move_jobs_to_wait.lua", "parent.lua");
 script!(GET_RANGES, "get_ranges.lua");
 script!(RATE_LIMIT_TTL, "rate_limit_ttl.lua");
 
