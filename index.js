@@ -1,11 +1,12 @@
 'use strict';
 
-// bullrush: BullMQ's Queue, Worker, QueueEvents and Job on a Rust engine.
+// bullrush: BullMQ's Queue, Worker, QueueEvents, Job and FlowProducer on a Rust engine.
 
 const { Queue } = require('./lib/queue');
 const { Worker } = require('./lib/worker');
 const { QueueEvents } = require('./lib/queue-events');
 const { Job } = require('./lib/job');
+const { FlowProducer } = require('./lib/flow-producer');
 const errors = require('./lib/errors');
 const { MetricsTime } = require('./lib/metrics-time');
 const { markUnsupported } = require('./lib/unsupported');
@@ -15,11 +16,7 @@ Worker.RateLimitError = () => new errors.RateLimitError();
 
 markUnsupported(Queue, [
   'upsertJobScheduler', 'getJobScheduler', 'getJobSchedulers', 'getJobSchedulersCount',
-  'removeJobScheduler', 'removeOrphanedJobs', 'getDependencies',
-]);
-markUnsupported(Job, [
-  'removeChildDependency', 'removeUnprocessedChildren', 'moveToWaitingChildren',
-  'getChildrenValues', 'getIgnoredChildrenFailures', 'getDependencies', 'getDependenciesCount',
+  'removeJobScheduler',
 ]);
 
 module.exports = {
@@ -27,6 +24,7 @@ module.exports = {
   Worker,
   QueueEvents,
   Job,
+  FlowProducer,
   MetricsTime,
   ...errors,
   version,

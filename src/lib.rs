@@ -4,6 +4,7 @@
 mod active_job;
 mod convert;
 mod events;
+mod flow;
 mod queue;
 mod reply;
 mod socket;

@@ -37,6 +37,10 @@ pub struct JsAdded {
     pub timestamp: f64,
     /// The job's options as BullMQ's `Job` shows them, as JSON text.
     pub opts: String,
+    /// The parent's full key, for a child.
+    pub parent_key: Option<String>,
+    /// The child's link to its parent (`{id, queueKey, ...}`), as JSON text.
+    pub parent: Option<String>,
 }
 
 impl From<bullrush_core::Job> for JsAdded {
@@ -45,6 +49,8 @@ impl From<bullrush_core::Job> for JsAdded {
             opts: job.public_opts(),
             id: job.id,
             timestamp: job.timestamp as f64,
+            parent_key: job.parent_key,
+            parent: job.parent,
         }
     }
 }
@@ -368,11 +374,6 @@ impl NativeQueue {
     #[napi]
     pub async fn obliterate(&self, force: bool, count: i64) -> Result<()> {
         self.inner.obliterate(force, count).await.map_err(js_error)
-    }
-
-    #[napi]
-    pub async fn remove(&self, id: String) -> Result<bool> {
-        self.inner.remove(&id).await.map_err(js_error)
     }
 
     #[napi]

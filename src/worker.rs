@@ -232,7 +232,7 @@ fn core_options(o: &JsWorkerOptions) -> Result<WorkerOptions> {
 
 #[napi]
 pub struct NativeWorker {
-    inner: Arc<Worker>,
+    pub(crate) inner: Arc<Worker>,
     reporter: Reporter,
 }
 
