@@ -343,26 +343,25 @@ impl Plan {
     }
 }
 
-/// Moves every node under its parent (`parents[i]`, a lower index), keeping their order.
+/// Moves every node under its parent (`parents[i]`, a lower index), keeping their order:
+/// children are gathered last first, and put in order before their parent moves.
 pub(super) fn hang_children(nodes: &mut [Option<JobNode>], parents: &[Option<usize>]) {
     for index in (0..nodes.len()).rev() {
+        if let Some(children) = children_of(nodes, index) {
+            children.reverse();
+        }
         let Some(parent) = parents[index] else {
             continue;
         };
         let node = nodes[index].take();
-        if let Some(Some(JobNode {
-            children: Some(children),
-            ..
-        })) = nodes.get_mut(parent)
-        {
+        if let Some(children) = children_of(nodes, parent) {
             children.push(node);
         }
     }
-    for node in nodes.iter_mut().flatten() {
-        if let Some(children) = node.children.as_mut() {
-            children.reverse();
-        }
-    }
+}
+
+fn children_of(nodes: &mut [Option<JobNode>], index: usize) -> Option<&mut Vec<Option<JobNode>>> {
+    nodes.get_mut(index)?.as_mut()?.children.as_mut()
 }
 
 /// BullMQ refuses keep-last deduplication on a node that has a parent.
