@@ -1,4 +1,5 @@
-// Public types of bullrush: drop-in, BullMQ-compatible Queue, Worker, QueueEvents and Job.
+// Public types of bullrush: drop-in, BullMQ-compatible Queue, Worker, QueueEvents and Job,
+// and the rest of BullMQ 6.7's importable surface.
 // Hand-written; the napi-generated binding.d.ts is internal and not re-exported.
 
 import { EventEmitter } from 'node:events';
@@ -48,8 +49,85 @@ export interface RedisClientLike {
   isCluster?: boolean;
 }
 
-/** How to reach Redis: an options object, a `redis://`/`rediss://` URL, or an ioredis instance. */
-export type ConnectionOptions = RedisOptions | RedisClientLike | string;
+/**
+ * A node-redis, Valkey GLIDE or other driver client (raw, or wrapped by a `create*Client`
+ * function); bullrush reads its settings and refuses a kind it cannot read.
+ */
+export interface RedisConnectionClient {
+  connect(...args: any[]): any;
+  duplicate(...args: any[]): any;
+  [key: string]: any;
+}
+
+/** How to reach Redis: an options object, a `redis://`/`rediss://` URL, or a client instance. */
+export type ConnectionOptions = RedisOptions | RedisClientLike | RedisConnectionClient | string;
+
+// ---------------------------------------------------------------------------
+// Telemetry (the interfaces `bullmq-otel` implements)
+// ---------------------------------------------------------------------------
+
+/** A span attribute's value. */
+export type AttributeValue =
+  | string
+  | number
+  | boolean
+  | Array<null | undefined | string>
+  | Array<null | undefined | number>
+  | Array<null | undefined | boolean>;
+
+/** Span or metric attributes. */
+export interface Attributes {
+  [attribute: string]: AttributeValue | undefined;
+}
+
+/** A telemetry span. */
+export interface Span<Context = any> {
+  setSpanOnContext(ctx: Context): Context;
+  setAttribute(key: string, value: AttributeValue): void;
+  setAttributes(attributes: Attributes): void;
+  addEvent(name: string, attributes?: Attributes): void;
+  recordException(exception: any, time?: any): void;
+  end(): void;
+}
+
+/** Starts spans. */
+export interface Tracer<Context = any> {
+  startSpan(name: string, options?: { kind: SpanKind }, context?: Context): Span;
+}
+
+/** Carries the active telemetry context. */
+export interface ContextManager<Context = any> {
+  with<A extends (...args: any[]) => any>(context: Context, fn: A): ReturnType<A>;
+  active(): Context;
+  root?(): Context;
+  getMetadata(context: Context): string;
+  fromMetadata(activeContext: Context, metadata: string): Context;
+}
+
+/** Options of a metric instrument. */
+export interface MetricOptions {
+  description?: string;
+  unit?: string;
+}
+
+/** A gauge instrument. */
+export interface Gauge {
+  record(value: number, attributes?: Attributes): void;
+}
+
+/** Creates metric instruments. */
+export interface Meter {
+  createCounter(name: string, options?: MetricOptions): { add(value: number, attributes?: Attributes): void };
+  createHistogram(name: string, options?: MetricOptions): { record(value: number, attributes?: Attributes): void };
+  createGauge(name: string, options?: MetricOptions): Gauge;
+}
+
+/** The `telemetry` option: a tracer, its context manager and optionally a meter. */
+export interface Telemetry<Context = any> {
+  tracer: Tracer<Context>;
+  contextManager: ContextManager;
+  meter?: Meter;
+}
 
 // ---------------------------------------------------------------------------
 // Job options
@@ -411,6 +489,8 @@ export interface QueueBaseOptions {
   skipWaitingForReady?: boolean;
   /** @deprecated Unused. */
   blockingConnection?: boolean;
+  /** Spans through this tracer (`trace`) and gauges through its meter (`recordJobCountsMetric`). */
+  telemetry?: Telemetry;
 }
 
 /** Repeat settings of a queue. */
@@ -662,6 +742,12 @@ export declare class Queue<
   readonly qualifiedName: string;
   /** The options given to the constructor. */
   opts: QueueOptions;
+  /** Set once `close()` was called; resolves when closed. */
+  closing: Promise<void> | undefined;
+  /** A random id of this Queue instance. */
+  readonly token: string;
+  /** The default job options given to the constructor. */
+  jobsOpts: DefaultJobOptions;
 
   constructor(name: string, opts?: QueueOptions);
 
@@ -832,6 +918,33 @@ export declare class Queue<
   getMetrics(type: 'completed' | 'failed', start?: number, end?: number): Promise<Metrics>;
   /** Job counts in Prometheus text format. */
   exportPrometheusMetrics(globalVariables?: Record<string, string>): Promise<string>;
+  /** getJobCounts, also recorded as gauges through the `telemetry` option's meter. */
+  recordJobCountsMetric(...types: JobType[]): Promise<{ [index: string]: number }>;
+  /** @deprecated The queue's QueueEvents connections (of either library). */
+  getQueueEvents(): Promise<{ [index: string]: string }[]>;
+  /** The meta fields this queue writes: the events stream's length and the library version. */
+  get metaValues(): Record<string, string | number>;
+  /** Deletes the `priority` key of BullMQ before v4; resolves to how many keys went. */
+  removeDeprecatedPriorityKey(): Promise<number>;
+  /** Job schedulers are not supported by bullrush yet: rejects. */
+  get jobScheduler(): Promise<unknown>;
+
+  /** The queue's keys by type (`wait`, `events`, ...). */
+  readonly keys: KeysMap;
+  /** `<prefix>:<name>:<type>`. */
+  toKey(type: string): string;
+  /** The backend: its `client` answers `status` and `ping()` for health checks. */
+  getBackend(): Backend;
+  /** The same as `getBackend()`. */
+  readonly backend: Backend;
+  /** Runs `callback` in a telemetry span when the `telemetry` option is set. */
+  trace<T>(
+    spanKind: SpanKind,
+    operation: string,
+    destination: string,
+    callback: (span?: Span, dstPropagationMetadata?: string) => Promise<T> | T,
+    srcPropagationMetadata?: string,
+  ): Promise<T | Promise<T>>;
 }
 
 /** Processes jobs of a queue with a processor function. */
@@ -842,6 +955,8 @@ export declare class Worker<DataType = any, ResultType = any, NameType extends s
   readonly qualifiedName: string;
   /** The options given to the constructor. */
   readonly opts: WorkerOptions;
+  /** Set once `close()` was called; resolves when closed. */
+  closing: Promise<void> | undefined;
   /** Unique id of this worker instance. */
   readonly id: string;
 
@@ -900,6 +1015,35 @@ export declare class Worker<DataType = any, ResultType = any, NameType extends s
   cancelJob(jobId: string, reason?: string): boolean;
   /** Aborts the signals of all active jobs. */
   cancelAllJobs(reason?: string): void;
+  /** Starts the stalled-job check of a worker that takes jobs by hand (`run` starts it itself). */
+  startStalledCheckTimer(): Promise<void>;
+  /** Extends the locks of held jobs; resolves to the ids whose lock was not extended. */
+  extendJobLocks(jobIds: string[], tokens: string[], duration: number): Promise<string[]>;
+  /** The shortest blocking wait for jobs, in seconds. */
+  get minimumBlockTimeout(): number;
+  /** The longest blocking wait for jobs, in seconds. */
+  get maximumBlockTimeout(): number;
+  /** Resolves after `milliseconds` (100 by default), or when `abortController` aborts. */
+  delay(milliseconds?: number, abortController?: AbortControllerLike): Promise<void>;
+  /** Job schedulers are not supported by bullrush yet: rejects. */
+  get jobScheduler(): Promise<unknown>;
+
+  /** The queue's keys by type (`wait`, `events`, ...). */
+  readonly keys: KeysMap;
+  /** `<prefix>:<name>:<type>`. */
+  toKey(type: string): string;
+  /** The backend: its `client` answers `status` and `ping()` for health checks. */
+  getBackend(): Backend;
+  /** The same as `getBackend()`. */
+  readonly backend: Backend;
+  /** Runs `callback` in a telemetry span when the `telemetry` option is set. */
+  trace<T>(
+    spanKind: SpanKind,
+    operation: string,
+    destination: string,
+    callback: (span?: Span, dstPropagationMetadata?: string) => Promise<T> | T,
+    srcPropagationMetadata?: string,
+  ): Promise<T | Promise<T>>;
 }
 
 /** Listens to a queue's global events stream. */
@@ -910,6 +1054,8 @@ export declare class QueueEvents<ResultType = any> extends EventEmitter {
   readonly qualifiedName: string;
   /** The options given to the constructor. */
   opts: QueueEventsOptions;
+  /** Set once `close()` was called; resolves when closed. */
+  closing: Promise<void> | undefined;
 
   constructor(name: string, opts?: QueueEventsOptions);
 
@@ -928,6 +1074,30 @@ export declare class QueueEvents<ResultType = any> extends EventEmitter {
   close(): Promise<void>;
   /** Drops the connection at once. */
   disconnect(): Promise<void>;
+
+  /** The queue's keys by type (`wait`, `events`, ...). */
+  readonly keys: KeysMap;
+  /** `<prefix>:<name>:<type>`. */
+  toKey(type: string): string;
+  /** The backend: its `client` answers `status` and `ping()` for health checks. */
+  getBackend(): Backend;
+  /** The same as `getBackend()`. */
+  readonly backend: Backend;
+  /** Runs `callback` in a telemetry span when the `telemetry` option is set. */
+  trace<T>(
+    spanKind: SpanKind,
+    operation: string,
+    destination: string,
+    callback: (span?: Span, dstPropagationMetadata?: string) => Promise<T> | T,
+    srcPropagationMetadata?: string,
+  ): Promise<T | Promise<T>>;
+}
+
+/** What `Job.waitUntilFinished` listens on: a QueueEvents of either library. */
+export interface QueueEventsLike {
+  waitUntilReady(): Promise<unknown>;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  removeListener(event: string, listener: (...args: any[]) => void): unknown;
 }
 
 /** A job: its stored fields and the operations on it. */
@@ -1072,7 +1242,7 @@ export declare class Job<
   /** Moves a failed (or completed) job back to wait. */
   retry(state?: FinishedStatus, opts?: RetryOptions): Promise<void>;
   /** Resolves with the return value when the job completes; rejects when it fails or after `ttl` ms. */
-  waitUntilFinished(queueEvents: QueueEvents<any>, ttl?: number): Promise<ReturnType>;
+  waitUntilFinished(queueEvents: QueueEventsLike, ttl?: number): Promise<ReturnType>;
 
   /** Return values of the processed children, by job key. */
   getChildrenValues<CT = any>(): Promise<{ [jobKey: string]: CT }>;
@@ -1096,7 +1266,20 @@ export declare class Job<
     processed?: boolean;
     unprocessed?: boolean;
   }): Promise<{ failed?: number; ignored?: number; processed?: number; unprocessed?: number }>;
+  /** @deprecated Flows are not supported by bullrush yet: rejects. */
+  getFailedChildrenValues(): Promise<{ [jobKey: string]: string }>;
+  /** asJSON plus the queue's name, qualified name and prefix. */
+  asJSONSandbox(): JobJsonSandbox;
+  /** Stored options (JSON text with BullMQ's short keys) as a Job shows them. */
+  static optsFromJSON(rawOpts?: string, optsDecode?: Record<string, string>): JobsOptions;
 }
+
+/** A job as a sandboxed processor receives it. */
+export type JobJsonSandbox = JobJson & {
+  queueName: string;
+  queueQualifiedName: string;
+  prefix: string;
+};
 
 // ---------------------------------------------------------------------------
 // Errors a processor throws to control the job (matched by `name`, as BullMQ does)
@@ -1132,8 +1315,338 @@ export declare class TimeoutError extends Error {
   constructor(message?: string);
 }
 
+/** A command was sent on a closed connection. */
+export declare class ConnectionClosedError extends Error {
+  cause?: unknown;
+  constructor(message?: string, cause?: unknown);
+}
+
 /** The message a processor's error carries when the job was rate-limited. */
-export declare const RATE_LIMIT_ERROR: string;
+export declare const RATE_LIMIT_ERROR = 'bullmq:rateLimitExceeded';
+/** UnrecoverableError's default message. */
+export declare const UNRECOVERABLE_ERROR = 'bullmq:unrecoverable';
+/** DelayedError's default message. */
+export declare const DELAYED_ERROR = 'bullmq:movedToDelayed';
+/** WaitingError's default message. */
+export declare const WAITING_ERROR = 'bullmq:movedToWait';
+/** WaitingChildrenError's default message. */
+export declare const WAITING_CHILDREN_ERROR = 'bullmq:movedToWaitingChildren';
+/** ConnectionClosedError's default message. */
+export declare const CONNECTION_CLOSED_ERROR_MSG = 'Connection is closed.';
+
+// ---------------------------------------------------------------------------
+// Enums
+// ---------------------------------------------------------------------------
+
+/** Codes of the errors BullMQ's scripts answer with (the `code` of the error). */
+export declare enum ErrorCode {
+  JobNotExist = -1,
+  JobLockNotExist = -2,
+  JobNotInState = -3,
+  JobPendingChildren = -4,
+  ParentJobNotExist = -5,
+  JobLockMismatch = -6,
+  ParentJobCannotBeReplaced = -7,
+  JobBelongsToJobScheduler = -8,
+  JobHasFailedChildren = -9,
+  SchedulerJobIdCollision = -10,
+  SchedulerJobSlotsBusy = -11,
+}
+
+/** Messages a sandboxed processor's parent sends its child process. */
+export declare enum ChildCommand {
+  Init = 0,
+  Start = 1,
+  Stop = 2,
+  GetChildrenValuesResponse = 3,
+  GetIgnoredChildrenFailuresResponse = 4,
+  GetDependenciesCountResponse = 5,
+  MoveToWaitingChildrenResponse = 6,
+  Cancel = 7,
+  GetDependenciesResponse = 8,
+}
+
+/** Messages a sandboxed processor's child process sends its parent. */
+export declare enum ParentCommand {
+  Completed = 0,
+  Error = 1,
+  Failed = 2,
+  InitFailed = 3,
+  InitCompleted = 4,
+  Log = 5,
+  MoveToDelayed = 6,
+  MoveToWait = 7,
+  Progress = 8,
+  Update = 9,
+  GetChildrenValues = 10,
+  GetIgnoredChildrenFailures = 11,
+  GetDependenciesCount = 12,
+  MoveToWaitingChildren = 13,
+  GetDependencies = 14,
+}
+
+/** Kinds of telemetry span. */
+export declare enum SpanKind {
+  INTERNAL = 0,
+  SERVER = 1,
+  CLIENT = 2,
+  PRODUCER = 3,
+  CONSUMER = 4,
+}
+
+/** Attribute names set on telemetry spans. */
+export declare enum TelemetryAttributes {
+  QueueName = 'bullmq.queue.name',
+  QueueOperation = 'bullmq.queue.operation',
+  BulkCount = 'bullmq.job.bulk.count',
+  BulkNames = 'bullmq.job.bulk.names',
+  JobName = 'bullmq.job.name',
+  JobId = 'bullmq.job.id',
+  JobKey = 'bullmq.job.key',
+  JobIds = 'bullmq.job.ids',
+  JobAttemptsMade = 'bullmq.job.attempts.made',
+  DeduplicationKey = 'bullmq.job.deduplication.key',
+  JobOptions = 'bullmq.job.options',
+  JobProgress = 'bullmq.job.progress',
+  QueueDrainDelay = 'bullmq.queue.drain.delay',
+  QueueGrace = 'bullmq.queue.grace',
+  QueueCleanLimit = 'bullmq.queue.clean.limit',
+  QueueCleanCount = 'bullmq.queue.clean.count',
+  QueueRateLimit = 'bullmq.queue.rate.limit',
+  JobType = 'bullmq.job.type',
+  QueueOptions = 'bullmq.queue.options',
+  QueueEventMaxLength = 'bullmq.queue.event.max.length',
+  QueueJobsState = 'bullmq.queue.jobs.state',
+  WorkerOptions = 'bullmq.worker.options',
+  WorkerName = 'bullmq.worker.name',
+  WorkerId = 'bullmq.worker.id',
+  WorkerRateLimit = 'bullmq.worker.rate.limit',
+  WorkerDoNotWaitActive = 'bullmq.worker.do.not.wait.active',
+  WorkerForceClose = 'bullmq.worker.force.close',
+  WorkerStalledJobs = 'bullmq.worker.stalled.jobs',
+  WorkerFailedJobs = 'bullmq.worker.failed.jobs',
+  WorkerJobsToExtendLocks = 'bullmq.worker.jobs.to.extend.locks',
+  JobAttemptFinishedTimestamp = 'bullmq.job.attempt_finished_timestamp',
+  JobProcessedTimestamp = 'bullmq.job.processed.timestamp',
+  JobResult = 'bullmq.job.result',
+  JobFailedReason = 'bullmq.job.failed.reason',
+  FlowName = 'bullmq.flow.name',
+  JobSchedulerId = 'bullmq.job.scheduler.id',
+  JobState = 'bullmq.job.state',
+}
+
+/** Metric names recorded through a telemetry meter. */
+export declare enum MetricNames {
+  QueueJobsCount = 'bullmq.queue.jobs',
+  JobsCompleted = 'bullmq.jobs.completed',
+  JobsFailed = 'bullmq.jobs.failed',
+  JobsDelayed = 'bullmq.jobs.delayed',
+  JobsRetried = 'bullmq.jobs.retried',
+  JobsWaiting = 'bullmq.jobs.waiting',
+  JobsWaitingChildren = 'bullmq.jobs.waiting_children',
+  JobDuration = 'bullmq.job.duration',
+}
+
+/** Kinds of Redis connection. */
+export declare enum ClientType {
+  blocking = 'blocking',
+  normal = 'normal',
+}
+
+// ---------------------------------------------------------------------------
+// QueueBase and the other queue-bound classes
+// ---------------------------------------------------------------------------
+
+/** Key names by type. */
+export type KeysMap = { [index in string]: string };
+
+/** The health-check view of a connection (`await getBackend().client`). */
+export interface BackendClient {
+  /** ioredis' status word: `wait`, `ready`, `reconnecting`, `end`. */
+  readonly status: string;
+  /** Always false: Redis Cluster is not supported by bullrush yet. */
+  readonly isCluster: boolean;
+  /** PING; resolves with `PONG` (or `message`). */
+  ping(message?: string): Promise<string>;
+}
+
+/** What `getBackend()` returns. */
+export interface Backend {
+  /** Resolves with the client once connected. */
+  readonly client: Promise<BackendClient>;
+  readonly qualifiedName: string;
+  readonly keys: KeysMap;
+  toKey(type: string): string;
+  waitUntilReady(): Promise<void>;
+}
+
+/** A named queue's identity, keys and connection: the base of the queue-bound classes. */
+export declare class QueueBase extends EventEmitter {
+  readonly name: string;
+  readonly qualifiedName: string;
+  opts: QueueBaseOptions;
+  closing: Promise<void> | undefined;
+  constructor(name: string, opts?: QueueBaseOptions);
+  /** Resolves once connected. */
+  waitUntilReady(): Promise<void>;
+  close(): Promise<void>;
+  disconnect(): Promise<void>;
+  /** The queue's keys by type (`wait`, `events`, ...). */
+  readonly keys: KeysMap;
+  /** `<prefix>:<name>:<type>`. */
+  toKey(type: string): string;
+  /** The backend: its `client` answers `status` and `ping()` for health checks. */
+  getBackend(): Backend;
+  /** The same as `getBackend()`. */
+  readonly backend: Backend;
+  /** Runs `callback` in a telemetry span when the `telemetry` option is set. */
+  trace<T>(
+    spanKind: SpanKind,
+    operation: string,
+    destination: string,
+    callback: (span?: Span, dstPropagationMetadata?: string) => Promise<T> | T,
+    srcPropagationMetadata?: string,
+  ): Promise<T | Promise<T>>;
+}
+
+/** The read-only half of a Queue on a QueueBase's connection. */
+export declare class QueueGetters<JobBase extends Job = Job> extends QueueBase {
+  getJob(jobId: string): Promise<JobBase | undefined>;
+  count(): Promise<number>;
+  getRateLimitTtl(maxJobs?: number): Promise<number>;
+  getDebounceJobId(id: string): Promise<string | null>;
+  getDeduplicationJobId(id: string): Promise<string | null>;
+  getGlobalConcurrency(): Promise<number | null>;
+  getGlobalRateLimit(): Promise<{ max: number; duration: number } | null>;
+  getJobCountByTypes(...types: JobType[]): Promise<number>;
+  getJobCounts(...types: JobType[]): Promise<{ [index: string]: number }>;
+  recordJobCountsMetric(...types: JobType[]): Promise<{ [index: string]: number }>;
+  getJobState(jobId: string): Promise<JobState | 'unknown'>;
+  getMeta(): Promise<QueueMeta>;
+  getCompletedCount(): Promise<number>;
+  getFailedCount(): Promise<number>;
+  getDelayedCount(timestamp?: number): Promise<number>;
+  getActiveCount(): Promise<number>;
+  getPrioritizedCount(): Promise<number>;
+  getCountsPerPriority(priorities: number[]): Promise<{ [index: string]: number }>;
+  getWaitingCount(): Promise<number>;
+  getWaitingChildrenCount(): Promise<number>;
+  getWaiting(start?: number, end?: number): Promise<JobBase[]>;
+  getWaitingChildren(start?: number, end?: number): Promise<JobBase[]>;
+  getActive(start?: number, end?: number): Promise<JobBase[]>;
+  getDelayed(start?: number, end?: number): Promise<JobBase[]>;
+  getPrioritized(start?: number, end?: number): Promise<JobBase[]>;
+  getCompleted(start?: number, end?: number): Promise<JobBase[]>;
+  getFailed(start?: number, end?: number): Promise<JobBase[]>;
+  /** Flows are not supported by bullrush yet: rejects. */
+  getDependencies(
+    parentId: string,
+    type: 'processed' | 'pending',
+    start: number,
+    end: number,
+  ): Promise<{ items: { id: string; v?: any; err?: string }[]; jobs: JobJson[]; total: number }>;
+  getRanges(types: JobType[], start?: number, end?: number, asc?: boolean): Promise<string[]>;
+  getJobs(types?: JobType[] | JobType, start?: number, end?: number, asc?: boolean): Promise<JobBase[]>;
+  getJobLogs(jobId: string, start?: number, end?: number, asc?: boolean): Promise<{ logs: string[]; count: number }>;
+  getWorkers(): Promise<{ [index: string]: string }[]>;
+  getWorkersCount(): Promise<number>;
+  /** @deprecated */
+  getQueueEvents(): Promise<{ [index: string]: string }[]>;
+  getMetrics(type: 'completed' | 'failed', start?: number, end?: number): Promise<Metrics>;
+  exportPrometheusMetrics(globalVariables?: Record<string, string>): Promise<string>;
+}
+
+/** Options of `new QueueEventsProducer`. */
+export type QueueEventsProducerOptions = QueueBaseOptions;
+
+/** Publishes custom events, which every QueueEvents of the queue receives. */
+export declare class QueueEventsProducer extends QueueBase {
+  constructor(name: string, opts?: QueueEventsProducerOptions);
+  /** Appends event `eventName` with the other fields, keeping about `maxEvents` (1000) entries. */
+  publishEvent<T extends { eventName: string }>(argsObj: T, maxEvents?: number): Promise<void>;
+}
+
+/** The Redis key names of queues under a prefix. */
+export declare class QueueKeys {
+  readonly prefix: string;
+  constructor(prefix?: string);
+  getKeys(name: string): KeysMap;
+  toKey(name: string, type: string): string;
+  getQueueQualifiedName(name: string): string;
+}
+
+/** Retry backoff arithmetic. */
+export declare class Backoffs {
+  static builtinStrategies: { [name: string]: (delay: number, jitter?: number) => BackoffStrategy };
+  static normalize(backoff: number | BackoffOptions): BackoffOptions | undefined;
+  static calculate(
+    backoff: BackoffOptions,
+    attemptsMade: number,
+    err: Error,
+    job: Job,
+    customStrategy?: BackoffStrategy,
+  ): Promise<number> | number | undefined;
+}
+
+/** Flows are not supported by bullrush yet: the constructor throws. */
+export declare class FlowProducer extends EventEmitter {
+  constructor(opts?: QueueBaseOptions);
+}
+
+/** Job schedulers are not supported by bullrush yet: the constructor throws. */
+export declare class JobScheduler extends QueueBase {
+  constructor(name: string, opts?: QueueBaseOptions);
+}
+
+/** Job schedulers are not supported by bullrush yet: throws. */
+export declare const defaultRepeatStrategy: (millis: number, opts: RepeatOptions) => number | undefined;
+/** Job schedulers are not supported by bullrush yet: throws. */
+export declare const getNextMillis: (millis: number, opts: RepeatOptions) => number | undefined;
+
+// ---------------------------------------------------------------------------
+// Utilities
+// ---------------------------------------------------------------------------
+
+/** An AbortController (Node's, or the `node-abort-controller` package's BullMQ types use). */
+export interface AbortControllerLike {
+  readonly signal: {
+    addEventListener(type: 'abort', listener: () => void): void;
+    removeEventListener(type: 'abort', listener: () => void): void;
+  };
+}
+
+/** The highest job priority (2^21 - 1). */
+export declare const PRIORITY_LIMIT: number;
+/** The suffix of a QueueEvents connection's client name. */
+export declare const QUEUE_EVENT_SUFFIX = ':qe';
+/** Resolves after `ms`, or when `abortController` aborts. */
+export declare function delay(ms: number, abortController?: AbortControllerLike): Promise<void>;
+/** Whether `obj` has a Redis client's connect, disconnect and duplicate. */
+export declare function isRedisInstance(obj: any): boolean;
+/** Whether `obj` is a Redis client of a Redis Cluster. */
+export declare function isRedisCluster(obj: any): boolean;
+/** `<parent queue key>:<parent id>`, from a job's `parent` option. */
+export declare function getParentKey(opts: { id: string; queue: string }): string | undefined;
+/** Runs `callback` in a span of `telemetry`, or plainly without it. */
+export declare function trace<T>(
+  telemetry: Telemetry | undefined,
+  spanKind: SpanKind,
+  queueName: string,
+  operation: string,
+  destination: string,
+  callback: (span?: Span, dstPropagationMetadata?: string) => Promise<T> | T,
+  srcPropagationMetadata?: string,
+): Promise<T | Promise<T>>;
+/** Runs `callback` under the telemetry context manager's root context, when it has one. */
+export declare function withDetachedContext<T>(telemetry: Telemetry | undefined, callback: () => T): T;
+/** An ioredis client as a connection: returned as it is, its settings checked. */
+export declare function createIORedisClient<T extends object>(client: T): T;
+/** A node-redis client as a connection: returned as it is, its settings checked. */
+export declare function createNodeRedisClient<T extends object>(client: T): T;
+/** A Valkey GLIDE client as a connection: returned as it is, its settings checked. */
+export declare function createValkeyGlideClient<T extends object>(client: T): T;
+/** A Bun RedisClient: refused, its settings cannot be read (pass its URL instead). */
+export declare function createBunRedisClient<T extends object>(client: T, opts?: object): T;
 
 /** bullrush's package version. */
 export declare const version: string;

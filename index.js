@@ -1,31 +1,132 @@
 'use strict';
 
-// bullrush: BullMQ's Queue, Worker, QueueEvents, Job and FlowProducer on a Rust engine.
+// bullrush: BullMQ's Queue, Worker, QueueEvents, Job and FlowProducer on a Rust engine,
+// and the rest of the names a BullMQ 6.7 app imports. Every export is listed by name in the one
+// `module.exports` literal below, so Node's static detection of a CommonJS module's names
+// (what `import { X } from 'bullrush'` links against) sees them all; index.mjs is the ESM
+// entry. The names of BullMQ that are not here are in the README's "not exported" table.
 
 const { Queue } = require('./lib/queue');
 const { Worker } = require('./lib/worker');
 const { QueueEvents } = require('./lib/queue-events');
 const { Job } = require('./lib/job');
 const { FlowProducer } = require('./lib/flow-producer');
-const errors = require('./lib/errors');
+const { QueueBase, shareBaseMembers, adoptInstances } = require('./lib/queue-base');
+const { QueueGetters } = require('./lib/queue-getters');
+const { QueueEventsProducer } = require('./lib/queue-events-producer');
+const { QueueKeys } = require('./lib/queue-keys');
+const { Backoffs } = require('./lib/backoffs');
 const { MetricsTime } = require('./lib/metrics-time');
-const { markUnsupported } = require('./lib/unsupported');
+const {
+  ErrorCode,
+  ChildCommand,
+  ParentCommand,
+  SpanKind,
+  TelemetryAttributes,
+  MetricNames,
+  ClientType,
+} = require('./lib/enums');
+const {
+  UNRECOVERABLE_ERROR,
+  RATE_LIMIT_ERROR,
+  DELAYED_ERROR,
+  WAITING_ERROR,
+  WAITING_CHILDREN_ERROR,
+  CONNECTION_CLOSED_ERROR_MSG,
+  TimeoutError,
+  UnrecoverableError,
+  RateLimitError,
+  DelayedError,
+  WaitingError,
+  WaitingChildrenError,
+  ConnectionClosedError,
+} = require('./lib/errors');
+const {
+  PRIORITY_LIMIT,
+  QUEUE_EVENT_SUFFIX,
+  delay,
+  isRedisInstance,
+  isRedisCluster,
+  getParentKey,
+} = require('./lib/utils');
+const { trace, withDetachedContext } = require('./lib/telemetry');
+const {
+  createIORedisClient,
+  createNodeRedisClient,
+  createValkeyGlideClient,
+  createBunRedisClient,
+} = require('./lib/redis-clients');
+const {
+  markUnsupported,
+  markUnsupportedGetter,
+  unsupportedClass,
+  unsupportedFunction,
+} = require('./lib/unsupported');
 const { version } = require('./package.json');
 
-Worker.RateLimitError = () => new errors.RateLimitError();
+Worker.RateLimitError = () => new RateLimitError();
 
+shareBaseMembers([Queue, Worker, QueueEvents]);
+adoptInstances(QueueBase, [Queue, Worker, QueueEvents]);
+adoptInstances(QueueGetters, [Queue]);
+
+// Job schedulers and repeatable jobs: not in the engine yet.
 markUnsupported(Queue, [
   'upsertJobScheduler', 'getJobScheduler', 'getJobSchedulers', 'getJobSchedulersCount',
   'removeJobScheduler',
 ]);
+markUnsupportedGetter(Queue, 'jobScheduler');
+markUnsupportedGetter(Worker, 'jobScheduler');
+const JobScheduler = unsupportedClass('JobScheduler');
+const defaultRepeatStrategy = unsupportedFunction('defaultRepeatStrategy');
+const getNextMillis = unsupportedFunction('getNextMillis');
 
 module.exports = {
   Queue,
   Worker,
   QueueEvents,
   Job,
+  QueueBase,
+  QueueGetters,
+  QueueEventsProducer,
+  QueueKeys,
   FlowProducer,
+  JobScheduler,
+  Backoffs,
   MetricsTime,
-  ...errors,
+  ErrorCode,
+  ChildCommand,
+  ParentCommand,
+  SpanKind,
+  TelemetryAttributes,
+  MetricNames,
+  ClientType,
+  UNRECOVERABLE_ERROR,
+  RATE_LIMIT_ERROR,
+  DELAYED_ERROR,
+  WAITING_ERROR,
+  WAITING_CHILDREN_ERROR,
+  CONNECTION_CLOSED_ERROR_MSG,
+  TimeoutError,
+  UnrecoverableError,
+  RateLimitError,
+  DelayedError,
+  WaitingError,
+  WaitingChildrenError,
+  ConnectionClosedError,
+  PRIORITY_LIMIT,
+  QUEUE_EVENT_SUFFIX,
+  delay,
+  isRedisInstance,
+  isRedisCluster,
+  getParentKey,
+  trace,
+  withDetachedContext,
+  createIORedisClient,
+  createNodeRedisClient,
+  createValkeyGlideClient,
+  createBunRedisClient,
+  defaultRepeatStrategy,
+  getNextMillis,
   version,
 };

@@ -3,7 +3,7 @@
 // The Job object BullMQ users hold: fields decoded from the engine's record, and methods
 // that call the engine through a native queue handle.
 
-const { wait } = require('./native');
+const { binding, wait } = require('./native');
 const { describeFailure } = require('./failure');
 
 /** The lock token to act with: BullMQ's '0' (no lock check) when none is given. */
@@ -158,7 +158,10 @@ class Job {
   /** Reads a job by id; undefined when it does not exist. */
   static async fromId(queue, jobId) {
     if (!jobId) return undefined;
-    const raw = await wait(queue._nativeQueue().getJob(String(jobId)));
+    const raw =
+      typeof queue._readJob === 'function'
+        ? await queue._readJob(jobId)
+        : await wait(queue._nativeQueue().getJob(String(jobId)));
     return raw ? Job.fromNative(queue, raw) : undefined;
   }
 
@@ -516,6 +519,20 @@ class Job {
       delay: this.delay,
       priority: this.priority,
     };
+  }
+
+  /** asJSON plus the queue's name, qualified name and prefix (what a sandboxed processor gets). */
+  asJSONSandbox() {
+    return { ...this.asJSON(), queueName: this.queueName, queueQualifiedName: this.queueQualifiedName, prefix: this.prefix };
+  }
+
+  /** Stored job options (JSON text with BullMQ's short keys) as a Job shows them; `optsDecode` renames keys instead. */
+  static optsFromJSON(rawOpts, optsDecode) {
+    const text = rawOpts || '{}';
+    if (!optsDecode) return JSON.parse(binding.decodeJobOpts(text));
+    const out = {};
+    for (const [key, value] of Object.entries(JSON.parse(text))) out[optsDecode[key] || key] = value;
+    return out;
   }
 }
 

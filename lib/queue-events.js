@@ -86,12 +86,29 @@ class QueueEvents extends EventEmitter {
     }
   }
 
+  // A connection for health checks (getBackend), opened on first use with the listener's
+  // settings: the listener's own connection is blocked in XREAD.
+  _nativeQueue() {
+    if (!this._health) {
+      this._health = call(
+        () =>
+          new binding.NativeQueue(String(this.name), {
+            connection: normalizeConnection(this.opts.connection),
+            prefix: this.opts.prefix,
+            skipMetaUpdate: true,
+          }),
+      );
+    }
+    return this._health;
+  }
+
   async close() {
     if (!this.closing) {
-      this.closing = Promise.resolve().then(() => {
+      this.closing = Promise.resolve().then(async () => {
         this._native.close();
         clearInterval(this._keepAlive);
         this.running = false;
+        if (this._health) await wait(this._health.close());
       });
     }
     await this.closing;

@@ -8,6 +8,9 @@ const { Requests } = require('./requests');
 const { normalizeConnection } = require('./connection');
 const { Job, jobJsonOf } = require('./job');
 const { dataJson, optsJson } = require('./serialize');
+const { MetricNames, TelemetryAttributes } = require('./enums');
+const { version } = require('../package.json');
+const { randomUUID } = require('node:crypto');
 
 const DEFAULT_COUNT_TYPES = binding.NativeQueue.defaultJobTypes();
 
@@ -75,7 +78,9 @@ class Queue extends EventEmitter {
   // Adds one job (over the queue's default options when `mergeDefaults`); the Job is
   // built from the caller's own name and data, not read back.
   async _addOne(name, data, opts, mergeDefaults) {
-    const [raw] = await this._requests.send((replier, request) =>
+    const {
+      added: [raw],
+    } = await this._requests.send((replier, request) =>
       this._clocked().addWith(replier, request, String(name), dataJson(data), optsJson(opts), mergeDefaults),
     );
     return this._added(raw, name, data);
@@ -87,7 +92,7 @@ class Queue extends EventEmitter {
       data: dataJson(j.data),
       opts: optsJson(j.opts),
     }));
-    const added = await this._requests.send((replier, request) =>
+    const { added } = await this._requests.send((replier, request) =>
       this._clocked().addBulkWith(replier, request, natives, mergeDefaults),
     );
     return added.map((raw, i) => this._added(raw, jobs[i].name, jobs[i].data));
@@ -103,6 +108,15 @@ class Queue extends EventEmitter {
 
   async getJob(jobId) {
     return Job.fromId(this, jobId);
+  }
+
+  // Reads a job's record, written to Redis from this thread at once (so a read made in an
+  // event handler goes out before what the worker does next).
+  async _readJob(jobId) {
+    const { job } = await this._requests.send((replier, request) =>
+      this._native.getJobWith(replier, request, String(jobId)),
+    );
+    return job;
   }
 
   async getJobs(types, start = 0, end = -1, asc = false) {
@@ -403,6 +417,51 @@ class Queue extends EventEmitter {
   async disconnect() {
     await this.close();
   }
+
+  /** A random id of this Queue instance (BullMQ's `token`). */
+  get token() {
+    if (!this._token) this._token = randomUUID();
+    return this._token;
+  }
+
+  /** The meta fields this queue writes when it starts: the events stream's length and the library. */
+  get metaValues() {
+    const maxLen = this.opts.streams && this.opts.streams.events && this.opts.streams.events.maxLen;
+    return { 'opts.maxLenEvents': maxLen ?? 10000, version: `bullrush:${version}` };
+  }
+
+  /** Deletes the `priority` key BullMQ before v4 kept; resolves to how many keys went (0 or 1). */
+  async removeDeprecatedPriorityKey() {
+    return wait(this._native.removeDeprecatedPriorityKey());
+  }
+
+  /** getJobCounts, also recorded as gauges through the `telemetry` option's meter when it has one. */
+  async recordJobCountsMetric(...types) {
+    const counts = await this.getJobCounts(...types);
+    const meter = this.opts.telemetry && this.opts.telemetry.meter;
+    if (!meter) return counts;
+    const gauge = meter.createGauge(MetricNames.QueueJobsCount, {
+      description: 'Number of jobs in the queue by state',
+      unit: '{jobs}',
+    });
+    for (const [state, count] of Object.entries(counts)) {
+      gauge.record(count, { [TelemetryAttributes.QueueName]: this.name, [TelemetryAttributes.QueueJobsState]: state });
+    }
+    return counts;
+  }
+
+  /** @deprecated The queue's QueueEvents connections (of either library), listed like getWorkers. */
+  async getQueueEvents() {
+    const listeners = await wait(this._native.getQueueEvents());
+    return listeners.map((flat) => Object.fromEntries(pairs(flat)));
+  }
+}
+
+// `[key, value, key, value, ...]` as `[key, value]` pairs.
+function pairs(flat) {
+  const out = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
+  return out;
 }
 
 // A processed child as BullMQ's getDependencies lists it: its return value, or why it

@@ -21,7 +21,7 @@ class Requests {
     this._replier = new binding.NativeReplier((reply) => this._answer(reply));
   }
 
-  /** Calls `start(replier, requestId)` and resolves with the reply's jobs. */
+  /** Calls `start(replier, requestId)` and resolves with the reply (`added` or `job`). */
   send(start) {
     const request = (this._next = (this._next + 1) >>> 0);
     return new Promise((resolve, reject) => {
@@ -83,7 +83,7 @@ class Requests {
     this._pending.delete(reply.request);
     if (this._pending.size === 0) this._hold.unref();
     if (reply.error) waiting.reject(unwrapError(new Error(reply.error)));
-    else waiting.resolve(reply.added);
+    else waiting.resolve(reply);
   }
 }
 

@@ -10,6 +10,11 @@ const { normalizeConnection } = require('./connection');
 const { Job } = require('./job');
 const { UnrecoverableError, TimeoutError } = require('./errors');
 const { failureKind, describeFailure } = require('./failure');
+const { delay } = require('./utils');
+
+// The engine's bounds on one blocking wait for jobs (crates/core/src/worker/fetcher.rs).
+const MIN_BLOCK_SECONDS = 0.001;
+const MAX_BLOCK_SECONDS = 10;
 
 function nativeOptions(opts) {
   const limiter = opts.limiter || {};
@@ -451,6 +456,29 @@ class Worker extends EventEmitter {
 
   async disconnect() {
     await this.close(true);
+  }
+
+  /** Extends the locks of jobs this worker holds; resolves to the ids whose lock was not extended. */
+  async extendJobLocks(jobIds, tokens, duration) {
+    const extended = await Promise.all(
+      jobIds.map((id, i) => wait(this._queue.extendLock(String(id), String(tokens[i]), Number(duration)))),
+    );
+    return jobIds.filter((_, i) => !extended[i]).map(String);
+  }
+
+  /** The shortest wait (seconds) the engine blocks for when waiting for jobs. */
+  get minimumBlockTimeout() {
+    return MIN_BLOCK_SECONDS;
+  }
+
+  /** The longest wait (seconds) the engine blocks for before looking again. */
+  get maximumBlockTimeout() {
+    return MAX_BLOCK_SECONDS;
+  }
+
+  /** Resolves after `milliseconds` (100 when not given), or when `abortController` aborts. */
+  async delay(milliseconds, abortController) {
+    await delay(milliseconds || 100, abortController);
   }
 }
 

@@ -163,6 +163,31 @@ impl From<JsFailure> for Failure {
     }
 }
 
+/// What the JS layer needs of a job it just added (it already has the name and data).
+#[napi(object)]
+pub struct JsAdded {
+    pub id: String,
+    pub timestamp: f64,
+    /// The job's options as BullMQ's `Job` shows them, as JSON text.
+    pub opts: String,
+    /// The parent's full key, for a child.
+    pub parent_key: Option<String>,
+    /// The child's link to its parent (`{id, queueKey, ...}`), as JSON text.
+    pub parent: Option<String>,
+}
+
+impl From<Job> for JsAdded {
+    fn from(job: Job) -> JsAdded {
+        JsAdded {
+            opts: job.public_opts(),
+            id: job.id,
+            timestamp: job.timestamp as f64,
+            parent_key: job.parent_key,
+            parent: job.parent,
+        }
+    }
+}
+
 /// What settling an attempt by hand did to the job.
 #[napi(object)]
 pub struct JsSettled {

@@ -5,6 +5,8 @@ mod active_job;
 mod convert;
 mod events;
 mod flow;
+// Public: its items are free napi functions, which only the addon's exports use.
+pub mod options;
 mod queue;
 mod reply;
 mod socket;

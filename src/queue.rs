@@ -7,8 +7,10 @@ use bullrush_core::{
 use napi::bindgen_prelude::{FnArgs, Function, Result};
 use napi_derive::napi;
 
-use crate::convert::{connection, finite, integer, js_error, parse_json, JsConnection, JsJob};
-use crate::reply::NativeReplier;
+use crate::convert::{
+    connection, finite, integer, js_error, parse_json, JsAdded, JsConnection, JsJob,
+};
+use crate::reply::{Answer, NativeReplier};
 use crate::socket::NativeReplyFeed;
 
 /// Queue options, normalised by the JS layer.
@@ -28,31 +30,6 @@ pub struct JsNewJob {
     pub name: String,
     pub data: String,
     pub opts: String,
-}
-
-/// What the JS layer needs of a job it just added (it already has the name and data).
-#[napi(object)]
-pub struct JsAdded {
-    pub id: String,
-    pub timestamp: f64,
-    /// The job's options as BullMQ's `Job` shows them, as JSON text.
-    pub opts: String,
-    /// The parent's full key, for a child.
-    pub parent_key: Option<String>,
-    /// The child's link to its parent (`{id, queueKey, ...}`), as JSON text.
-    pub parent: Option<String>,
-}
-
-impl From<bullrush_core::Job> for JsAdded {
-    fn from(job: bullrush_core::Job) -> JsAdded {
-        JsAdded {
-            opts: job.public_opts(),
-            id: job.id,
-            timestamp: job.timestamp as f64,
-            parent_key: job.parent_key,
-            parent: job.parent,
-        }
-    }
 }
 
 /// Whether a job has finished: code -1 missing, 0 pending, 1 completed, 2 failed.
@@ -209,7 +186,7 @@ impl NativeQueue {
         let opts = parse_json(&opts)?;
         let answer = replier.answer(request);
         let reply = Box::new(move |job: bullrush_core::Result<bullrush_core::Job>| {
-            answer(job.map(|job| vec![job.into()]))
+            answer(job.map(|job| Answer::Added(vec![job.into()])))
         });
         napi::bindgen_prelude::within_runtime_if_available(|| {
             self.inner
@@ -235,9 +212,25 @@ impl NativeQueue {
         let queue = self.inner.clone();
         replier.spawn(request, async move {
             let added = queue.add_bulk_with(&parsed, defaults).await?;
-            Ok(added.into_iter().map(JsAdded::from).collect())
+            Ok(Answer::Added(
+                added.into_iter().map(JsAdded::from).collect(),
+            ))
         });
         Ok(())
+    }
+
+    /// Reads a job; the answer arrives on `replier` as request `request`. The read is
+    /// written from this thread, ahead of anything the caller does next.
+    #[napi]
+    pub fn get_job_with(&self, replier: &NativeReplier, request: u32, id: String) -> Result<()> {
+        let answer = replier.answer(request);
+        let reply = Box::new(
+            move |job: bullrush_core::Result<Option<bullrush_core::Job>>| {
+                answer(job.map(|job| Answer::Read(job.map(|job| Box::new(job.into())))))
+            },
+        );
+        napi::bindgen_prelude::within_runtime_if_available(|| self.inner.get_job_now(&id, reply))
+            .map_err(js_error)
     }
 
     #[napi]
@@ -648,6 +641,45 @@ impl NativeQueue {
             .into_iter()
             .map(|fields| fields.into_iter().flat_map(|(k, v)| [k, v]).collect())
             .collect())
+    }
+
+    /// The queue's event listeners, each as its `CLIENT LIST` fields `[key, value, ...]`.
+    #[napi]
+    pub async fn get_queue_events(&self) -> Result<Vec<Vec<String>>> {
+        let listeners = self.inner.get_queue_events().await.map_err(js_error)?;
+        Ok(listeners
+            .into_iter()
+            .map(|fields| fields.into_iter().flat_map(|(k, v)| [k, v]).collect())
+            .collect())
+    }
+
+    /// Appends a custom event, `fields` flat as `[name, value, ...]`, to the events stream.
+    #[napi]
+    pub async fn publish_event(&self, fields: Vec<String>, max_len: f64) -> Result<String> {
+        let max_len = integer(max_len, "maxEvents")?;
+        let pairs: Vec<(String, String)> = fields
+            .chunks(2)
+            .map(|pair| (pair[0].clone(), pair.get(1).cloned().unwrap_or_default()))
+            .collect();
+        self.inner
+            .publish_event(&pairs, max_len)
+            .await
+            .map_err(js_error)
+    }
+
+    /// `PING` on the queue's connection.
+    #[napi]
+    pub async fn ping(&self) -> Result<String> {
+        self.inner.ping().await.map_err(js_error)
+    }
+
+    /// Deletes the pre-v4 `<q>:priority` key.
+    #[napi]
+    pub async fn remove_deprecated_priority_key(&self) -> Result<i64> {
+        self.inner
+            .remove_deprecated_priority_key()
+            .await
+            .map_err(js_error)
     }
 
     #[napi]

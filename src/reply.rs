@@ -12,15 +12,22 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
 
-use crate::convert::js_error;
-use crate::queue::JsAdded;
+use crate::convert::{js_error, JsAdded, JsJob};
 
-/// The answer to request `request`: an error (`<code>|<message>`) or the added jobs.
+/// The answer to request `request`: an error (`<code>|<message>`), the added jobs (an
+/// add) or the job read (a read).
 #[napi(object)]
 pub struct JsReply {
     pub request: u32,
     pub error: Option<String>,
     pub added: Vec<JsAdded>,
+    pub job: Option<JsJob>,
+}
+
+/// What a request answers with.
+pub(crate) enum Answer {
+    Added(Vec<JsAdded>),
+    Read(Option<Box<JsJob>>),
 }
 
 type Callback = ThreadsafeFunction<JsReply, (), JsReply, Status, false, true>;
@@ -113,7 +120,7 @@ impl NativeReplier {
     /// Runs `work` on the runtime and sends its outcome as the reply to `request`.
     pub(crate) fn spawn<F>(&self, request: u32, work: F)
     where
-        F: Future<Output = bullrush_core::Result<Vec<JsAdded>>> + Send + 'static,
+        F: Future<Output = bullrush_core::Result<Answer>> + Send + 'static,
     {
         let answer = self.answer(request);
         napi::bindgen_prelude::spawn(async move { answer(work.await) });
@@ -123,21 +130,20 @@ impl NativeReplier {
     pub(crate) fn answer(
         &self,
         request: u32,
-    ) -> impl FnOnce(bullrush_core::Result<Vec<JsAdded>>) + Send + 'static {
+    ) -> impl FnOnce(bullrush_core::Result<Answer>) + Send + 'static {
         let callback = self.callback.clone();
         move |outcome| {
-            let reply = match outcome {
-                Ok(added) => JsReply {
-                    request,
-                    error: None,
-                    added,
-                },
-                Err(err) => JsReply {
-                    request,
-                    error: Some(js_error(err).reason.clone()),
-                    added: Vec::new(),
-                },
+            let mut reply = JsReply {
+                request,
+                error: None,
+                added: Vec::new(),
+                job: None,
             };
+            match outcome {
+                Ok(Answer::Added(added)) => reply.added = added,
+                Ok(Answer::Read(job)) => reply.job = job.map(|job| *job),
+                Err(err) => reply.error = Some(js_error(err).reason.clone()),
+            }
             if let Some(reply) = gather(&callback, reply) {
                 callback.call(reply, ThreadsafeFunctionCallMode::NonBlocking);
             }

@@ -331,7 +331,7 @@ pub struct Connection {
     closed: AtomicBool,
 }
 
-/// Receives a script call's reply.
+/// Receives the reply to a script call or command.
 pub type ScriptReply = Box<dyn FnOnce(Result<Value>) + Send>;
 
 fn manager_config() -> ConnectionManagerConfig {
@@ -501,6 +501,33 @@ impl Connection {
         };
         let conn = self.clone();
         runtime.spawn(async move { reply(conn.invoke(&call).await) });
+    }
+
+    /// Sends a plain command the way `send_script` sends a script call: from this thread
+    /// when the link is open, else from the runtime. The reply goes to `reply`.
+    pub fn send_command(self: &Arc<Self>, cmd: redis::Cmd, reply: ScriptReply) {
+        if let Some(link) = &self.link {
+            let addr = self.addr.clone();
+            let mapped: Reply = Box::new(move |r| reply(r.map_err(|e| connection_error(&addr, e))));
+            if self.closed.load(Ordering::Acquire) {
+                return mapped(Err(closed_error()));
+            }
+            return link.send_soon(Request::one(cmd.get_packed_command(), None, mapped));
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return reply(Err(Error::Closed));
+        };
+        let conn = self.clone();
+        runtime.spawn(async move {
+            let result = match conn.get().await {
+                Ok(mut shared) => cmd
+                    .query_async::<Value>(&mut shared)
+                    .await
+                    .map_err(|e| conn.options.error(e)),
+                Err(err) => Err(err),
+            };
+            reply(result)
+        });
     }
 
     /// Runs a script call and returns its reply.

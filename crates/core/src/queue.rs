@@ -18,8 +18,10 @@ use crate::link::SocketReader;
 use crate::options::{prepare_job, AddContext, NewJob};
 use crate::scripts;
 
-/// The `version` a bullrush queue writes into the queue's meta hash.
-pub const VERSION: &str = concat!("bullrush:", env!("CARGO_PKG_VERSION"));
+/// The `version` a queue writes into its meta hash: BullMQ's `bullmq:<version>`, naming
+/// the BullMQ release whose Redis layout and behaviour this engine follows, so tools that
+/// read it (dashboards, BullMQ's own getters) see a BullMQ queue of that layout.
+pub const VERSION: &str = "bullmq:6.7.0";
 
 /// Options of a queue (BullMQ's `QueueOptions`).
 #[derive(Debug, Clone)]
@@ -380,6 +382,25 @@ impl Queue {
     fn submit(&self, job: NewJob, reply: Box<dyn FnOnce(Result<Job>) + Send>) {
         let stored = stored_reply(job.clone(), reply);
         self.inner.adds.submit(&self.inner.core, job, stored);
+    }
+
+    /// Reads job `id` and hands it to `reply` (`None` when it does not exist). On plain TCP
+    /// the read is written to Redis before this returns; call it within the runtime.
+    pub fn get_job_now(
+        &self,
+        id: &str,
+        reply: Box<dyn FnOnce(Result<Option<Job>>) + Send>,
+    ) -> Result<()> {
+        self.check_open()?;
+        let core = &self.inner.core;
+        let id = id.to_string();
+        let mut cmd = redis::cmd("HGETALL");
+        cmd.arg(core.keys.job(&id));
+        core.conn.send_command(
+            cmd,
+            Box::new(move |value| reply(value.map(|v| Job::from_reply(&id, &v)))),
+        );
+        Ok(())
     }
 
     /// Adds many jobs over the queue's default options, in as few script calls as

@@ -43,6 +43,25 @@ impl Queue {
     pub async fn get_workers(&self) -> Result<Vec<ClientInfo>> {
         let base = self.core().client_name();
         let named = format!("{base}:w:");
+        self.clients_named(|name| name == base || name.starts_with(&named))
+            .await
+    }
+
+    /// How many workers `get_workers` lists.
+    pub async fn get_workers_count(&self) -> Result<usize> {
+        Ok(self.get_workers().await?.len())
+    }
+
+    /// The queue's event listeners, of either library: connections named `<prefix>:<base64
+    /// queue name>:qe` (BullMQ's deprecated `getQueueEvents`).
+    pub async fn get_queue_events(&self) -> Result<Vec<ClientInfo>> {
+        let listener = format!("{}:qe", self.core().client_name());
+        self.clients_named(|name| name == listener).await
+    }
+
+    /// The connections `CLIENT LIST` shows whose name `matches`; BullMQ's placeholder entry
+    /// when the server has no `CLIENT` command.
+    async fn clients_named(&self, matches: impl Fn(&str) -> bool) -> Result<Vec<ClientInfo>> {
         let list: String = match self.core().query(redis::cmd("CLIENT").arg("LIST")).await {
             Ok(list) => list,
             Err(Error::Redis(message)) if no_client_command(&message) => {
@@ -50,14 +69,7 @@ impl Queue {
             }
             Err(err) => return Err(err),
         };
-        Ok(parse_clients(&list, self.name(), |name| {
-            name == base || name.starts_with(&named)
-        }))
-    }
-
-    /// How many workers `get_workers` lists.
-    pub async fn get_workers_count(&self) -> Result<usize> {
-        Ok(self.get_workers().await?.len())
+        Ok(parse_clients(&list, self.name(), matches))
     }
 }
 
