@@ -309,9 +309,13 @@ class Job {
     );
   }
 
-  /** Detaches the job from its parent; false when it was not one of the parent's pending children. */
+  /**
+   * Detaches the job from its parent; false when it was not one of the parent's pending
+   * children. A job without a parent key is refused as BullMQ refuses it (a missing parent
+   * `undefined`).
+   */
   async removeChildDependency() {
-    const removed = await wait(this._native().removeChildDependency(this.id, this.parentKey || ''));
+    const removed = await wait(this._native().removeChildDependency(this.id, String(this.parentKey)));
     if (removed) {
       this.parent = undefined;
       this.parentKey = undefined;

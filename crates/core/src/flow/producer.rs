@@ -152,10 +152,7 @@ impl FlowProducer {
         }
         let now = self.clock.now();
         let mut plan = Plan::default();
-        let roots = flows
-            .iter()
-            .map(|flow| plan.tree(self, flow, queues_options, now))
-            .collect::<Result<Vec<_>>>()?;
+        let roots = plan.forest(self, flows, queues_options, now)?;
         let answers = add_answers(self.conn.invoke(&plan.call(now)).await?)?;
         Ok(plan.settle(&roots, &answers))
     }
@@ -201,8 +198,8 @@ struct Entry {
     parent: Option<usize>,
 }
 
-/// The nodes of a batch of flows in the order they are stored (each tree breadth first,
-/// as BullMQ's FlowProducer orders them), and the queues they go to.
+/// The nodes of a batch of flows in the order they are stored (breadth first across the
+/// batch, as BullMQ's FlowProducer orders them), and the queues they go to.
 #[derive(Default)]
 struct Plan {
     queues: Vec<String>,
@@ -210,17 +207,26 @@ struct Plan {
 }
 
 impl Plan {
-    /// Prepares the nodes of a tree, breadth first; returns the root's place.
-    fn tree(
+    /// Prepares the nodes of the trees breadth first across all of them (the roots, then
+    /// every child of theirs, ...), as BullMQ orders the nodes of a batch; returns the
+    /// roots' places.
+    fn forest(
         &mut self,
         producer: &FlowProducer,
-        flow: &FlowNode,
+        flows: &[FlowNode],
         queues_options: &QueuesOptions,
         now: i64,
-    ) -> Result<usize> {
-        let root_parent = flow.opts.get("parent").cloned().unwrap_or(Json::Null);
-        let root = self.entries.len();
-        let mut queue = VecDeque::from([(flow, None, root_parent)]);
+    ) -> Result<Vec<usize>> {
+        let mut queue: VecDeque<(&FlowNode, Option<usize>, Json)> = flows
+            .iter()
+            .map(|flow| {
+                (
+                    flow,
+                    None,
+                    flow.opts.get("parent").cloned().unwrap_or(Json::Null),
+                )
+            })
+            .collect();
         while let Some((node, parent, parent_opt)) = queue.pop_front() {
             let index = self.prepare(producer, node, parent, parent_opt, queues_options, now)?;
             let entry = &self.entries[index];
@@ -230,7 +236,7 @@ impl Plan {
                 queue.push_back((child, Some(index), link.clone()));
             }
         }
-        Ok(root)
+        Ok((0..flows.len()).collect())
     }
 
     /// Validates one node as BullMQ's FlowProducer builds its job (the queue's defaults,

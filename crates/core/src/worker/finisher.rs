@@ -283,10 +283,11 @@ fn apply(
             .iter()
             .zip(codes.iter().chain(std::iter::repeat(&0)))
         {
-            if let Some(outcome) = refused_for_children(s, code) {
+            if let Some((outcome, error)) = refused_for_children(s, code) {
                 if let Some(job) = active.get_mut(&s.job_id, &s.token) {
                     job.phase = Phase::Processing;
                     refused.push((s.job_id.clone(), s.token.clone(), outcome));
+                    events.push(error);
                 }
                 continue;
             }
@@ -324,9 +325,9 @@ fn apply(
 }
 
 /// A completion Redis refused because of the job's children (-4 some are pending, -9 one
-/// failed it): as BullMQ's worker, the attempt fails with that error instead, never
-/// retried for a failed child.
-fn refused_for_children(s: &Settlement, code: i64) -> Option<Outcome> {
+/// failed it): as BullMQ's worker, the worker reports the error and the attempt fails
+/// with it instead, never retried for a failed child.
+fn refused_for_children(s: &Settlement, code: i64) -> Option<(Outcome, WorkerEvent)> {
     if s.kind != SettleKind::Completed || !matches!(code, -4 | -9) {
         return None;
     }
@@ -337,12 +338,18 @@ fn refused_for_children(s: &Settlement, code: i64) -> Option<Outcome> {
     } else {
         "Error"
     };
-    Some(Outcome::Failed(Failure {
+    let error = WorkerEvent::Error {
+        message: message.clone(),
+        job_id: None,
+        token: None,
+    };
+    let failure = Outcome::Failed(Failure {
         stack: Some(format!("{class}: {message}")),
         message,
         unrecoverable,
         backoff_delay: None,
-    }))
+    });
+    Some((failure, error))
 }
 
 /// Gives up on outcomes the server rejected: frees their slots (forgetting the `owed`
