@@ -1662,6 +1662,8 @@ export declare class FlowProducer extends EventEmitter {
   once<U extends keyof FlowProducerListener>(event: U, listener: FlowProducerListener[U]): this;
   /** Connects. */
   waitUntilReady(): Promise<void>;
+  /** The backend: `client` resolves to the connection's health-check view (`status`, `ping()`). */
+  getBackend(): Backend;
   /** Adds a flow: all its jobs, or (when its root's parent is missing or cannot take it) none. */
   add(flow: FlowJob, opts?: FlowOpts): Promise<JobNode>;
   /** Reads a flow back; undefined when its root does not exist. */

@@ -192,6 +192,8 @@ for (const dir of directions) {
         message: `Missing key for parent job bull:${name}:nobody. addJob`,
       });
       const producer = s.add(new P.FlowProducer({ connection }));
+      const client = await producer.getBackend().client;
+      assert.equal(await client.ping(), 'PONG', 'the producer answers health checks');
       await assert.rejects(
         producer.add({ name: 'root', queueName: name, opts: { parent }, children: [{ name: 'kid', queueName: name }] }),
         { message: `Missing key for parent job bull:${name}:nobody. addJob`, code: -5 },

@@ -23,7 +23,7 @@ const BULLMQ_ROOT = path.dirname(require.resolve('bullmq/package.json'));
 const BULLMQ_CLASSES = path.join(BULLMQ_ROOT, 'dist', 'esm', 'classes');
 
 // The classes whose members are compared.
-const CLASSES = ['Queue', 'Worker', 'QueueEvents', 'Job', 'QueueBase', 'QueueGetters', 'QueueEventsProducer', 'QueueKeys', 'Backoffs'];
+const CLASSES = ['Queue', 'Worker', 'QueueEvents', 'Job', 'QueueBase', 'QueueGetters', 'QueueEventsProducer', 'QueueKeys', 'Backoffs', 'FlowProducer'];
 
 /** Names in the first column of the README's "Not exported | Why" table, with their reasons. */
 function notExportedTable() {

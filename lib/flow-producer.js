@@ -9,6 +9,7 @@ const { binding, call, wait } = require('./native');
 const { normalizeConnection } = require('./connection');
 const { Job } = require('./job');
 const { dataJson, optsJson } = require('./serialize');
+const { backendOf } = require('./backend');
 
 // A queue-like object for the jobs of one queue of a flow (BullMQ's `queueFromNode`):
 // what a Job needs to act on its queue, with events going to the producer.
@@ -92,6 +93,16 @@ class FlowProducer extends EventEmitter {
 
   async waitUntilReady() {
     await wait(this._native.waitUntilReady());
+  }
+
+  /** The backend: its `client` answers `status` and `ping()` for health checks (no queue of its own). */
+  getBackend() {
+    return backendOf(this);
+  }
+
+  // What the backend's health checks use: the producer's connection.
+  _nativeQueue() {
+    return this._native;
   }
 
   /** Adds a flow atomically: all its jobs, or (when its root cannot be added) none. */

@@ -205,6 +205,12 @@ impl NativeFlowProducer {
         self.inner.wait_until_ready().await.map_err(js_error)
     }
 
+    /// `PING` on the producer's connection.
+    #[napi]
+    pub async fn ping(&self) -> Result<String> {
+        self.inner.ping().await.map_err(js_error)
+    }
+
     /// A queue handle on the producer's connection, for a flow's jobs.
     #[napi]
     pub fn queue(&self, prefix: Option<String>, name: String) -> Result<NativeQueue> {

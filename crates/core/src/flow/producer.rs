@@ -100,6 +100,16 @@ impl FlowProducer {
         self.conn.get().await.map(|_| ())
     }
 
+    /// Sends `PING` on the producer's connection (connecting first if needed).
+    pub async fn ping(&self) -> Result<String> {
+        self.check_open()?;
+        let mut shared = self.conn.get().await?;
+        redis::cmd("PING")
+            .query_async(&mut shared)
+            .await
+            .map_err(|e| self.conn.options().error(e))
+    }
+
     /// A handle on queue `name` under `prefix` (the producer's when `None`), on the
     /// producer's connection: for the jobs of the flows it adds or reads. It writes no
     /// queue meta.
