@@ -182,6 +182,42 @@ for (const dir of directions) {
       assert.deepEqual(answers, [true, false]);
     });
 
+    test('a parent completed while a child is pending fails with BullMQ\'s error, reported by the worker', { timeout: 30000 }, async (t) => {
+      const s = createScope();
+      t.after(() => s.close());
+      const name = s.queueName('flow-early');
+      const idle = s.queueName('flow-idle');
+      const producer = s.add(new P.FlowProducer({ connection }));
+      await producer.add({
+        name: 'parent',
+        queueName: name,
+        opts: { jobId: 'parent', attempts: 2 },
+        children: [
+          { name: 'bad', queueName: name, data: { fail: true }, opts: { jobId: 'bad', continueParentOnFailure: true } },
+          { name: 'later', queueName: idle, opts: { jobId: 'later' } },
+        ],
+      });
+      const worker = s.add(
+        new C.Worker(name, async (job) => {
+          if (job.data.fail) throw new Error('broke');
+          return 'done';
+        }, workerOpts()),
+        { allowErrors: true },
+      );
+      const errors = [];
+      worker.on('error', (err) => errors.push(err.message));
+      const failures = [];
+      worker.on('failed', (job, err) => job.id === 'parent' && failures.push([err.name, err.message, job.attemptsMade]));
+      await waitFor(() => failures.length === 2, 10000, { message: () => JSON.stringify(failures) });
+      const reason = 'Job parent has pending dependencies. moveToFinished';
+      assert.deepEqual(failures, [
+        ['Error', reason, 1],
+        ['Error', reason, 2],
+      ], 'an ordinary Error, retried while attempts remain');
+      assert.deepEqual([...new Set(errors)], [reason]);
+      assert.equal(await stateOf(s, P, name, 'parent'), 'failed');
+    });
+
     test('a child added under a missing parent is refused and nothing is stored, either kind', async (t) => {
       const s = createScope();
       t.after(() => s.close());

@@ -392,6 +392,7 @@ fn event_for(s: &Settlement, code: i64, now: i64) -> Option<WorkerEvent> {
                 _ => None,
             },
             job: s.unseen.clone(),
+            unrecoverable: s.unrecoverable,
         },
     })
 }

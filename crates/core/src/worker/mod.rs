@@ -53,6 +53,8 @@ pub enum WorkerEvent {
         delay: Option<i64>,
         /// The job, when the host never saw it (failed before processing).
         job: Option<Box<Job>>,
+        /// The failure was unrecoverable (BullMQ's `UnrecoverableError`).
+        unrecoverable: bool,
     },
     /// A fetch found the queue empty.
     Drained,
