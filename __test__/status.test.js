@@ -108,3 +108,20 @@ describe('Redis itself through getBackend().client', () => {
     });
   }
 });
+
+describe("Redis streams through getBackend().client in BullMQ's structured forms", () => {
+  for (const side of sides) {
+    test(`${side.label}: xadd, xread and xtrim with option objects`, { timeout: 20000 }, async (t) => {
+      const s = createScope();
+      t.after(() => s.close());
+      const q = s.add(new side.lib.Queue(s.queueName('raw-streams'), { connection }));
+      const client = await q.getBackend().client;
+      const stream = q.toKey('custom-stream');
+      const id = await client.xadd(stream, '*', { a: 1, b: 'x' }, { MAXLEN: 100, approximate: true });
+      assert.match(id, /^\d+-\d+$/);
+      const read = await client.xread([{ key: stream, id: '0-0' }], { COUNT: 10 });
+      assert.deepEqual(read, [[stream, [[id, ['a', '1', 'b', 'x']]]]]);
+      assert.equal(await client.xtrim(stream, 'MAXLEN', 0, { approximate: false }), 1);
+    });
+  }
+});

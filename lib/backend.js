@@ -50,6 +50,41 @@ class BackendClient {
     return name === 'hgetall' ? pairsToObject(reply) : reply;
   }
 
+  /** XADD, also in BullMQ's form `(key, id, fields, { MAXLEN, approximate })`. */
+  xadd(key, ...args) {
+    if (!isPlainObject(args[1])) return this.call('xadd', key, ...args);
+    const [id, fields, opts = {}] = args;
+    const trim = opts.MAXLEN === undefined ? [] : ['MAXLEN', opts.approximate ? '~' : '=', opts.MAXLEN];
+    return this.call('xadd', key, ...trim, id, fields);
+  }
+
+  /** XREAD, also in BullMQ's form `([{ key, id }], { BLOCK, COUNT })`. */
+  xread(...args) {
+    if (!Array.isArray(args[0])) return this.call('xread', ...args);
+    const [streams, opts = {}] = args;
+    const keys = streams.map((s) => s.key);
+    const ids = streams.map((s) => s.id);
+    return this.call('xread', opts, 'STREAMS', keys, ids);
+  }
+
+  /** XTRIM, also in BullMQ's form `(key, 'MAXLEN', threshold, { approximate })`. */
+  xtrim(key, strategy, threshold, opts) {
+    if (!isPlainObject(opts)) return this.call('xtrim', ...[key, strategy, threshold, opts].filter((a) => a !== undefined));
+    return this.call('xtrim', key, strategy, opts.approximate ? '~' : '=', threshold);
+  }
+
+  clientSetName(name) {
+    return this.call('client', 'SETNAME', name);
+  }
+
+  clientList() {
+    return this.call('client', 'LIST');
+  }
+
+  clientInfo() {
+    return this.call('client', 'INFO');
+  }
+
   // A closed owner's connection takes no more commands (as ioredis after quit).
   _checkOpen() {
     if (this._owner.closing) throw new ConnectionClosedError();
@@ -83,6 +118,10 @@ function flatten(args) {
     } else if (arg !== undefined) out.push(String(arg));
   }
   return out;
+}
+
+function isPlainObject(value) {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && !Buffer.isBuffer(value);
 }
 
 // HGETALL's flat reply as ioredis gives it: an object.
