@@ -1,56 +1,6 @@
-// bullrush's ESM entry: the CommonJS entry's exports, each by name (one module instance,
-// so classes are the same under `import` and `require`).
+// bullrush's ESM entry: the CommonJS entry's exports, by name and as the default (one
+// module instance, so classes are the same under `import` and `require`). Node finds the
+// names because index.js lists its exports in one object literal.
 
-import bullrush from './index.js';
-
-export const {
-  Queue,
-  Worker,
-  QueueEvents,
-  Job,
-  QueueBase,
-  QueueGetters,
-  QueueEventsProducer,
-  QueueKeys,
-  FlowProducer,
-  JobScheduler,
-  Backoffs,
-  MetricsTime,
-  ErrorCode,
-  ChildCommand,
-  ParentCommand,
-  SpanKind,
-  TelemetryAttributes,
-  MetricNames,
-  ClientType,
-  UNRECOVERABLE_ERROR,
-  RATE_LIMIT_ERROR,
-  DELAYED_ERROR,
-  WAITING_ERROR,
-  WAITING_CHILDREN_ERROR,
-  CONNECTION_CLOSED_ERROR_MSG,
-  TimeoutError,
-  UnrecoverableError,
-  RateLimitError,
-  DelayedError,
-  WaitingError,
-  WaitingChildrenError,
-  ConnectionClosedError,
-  PRIORITY_LIMIT,
-  QUEUE_EVENT_SUFFIX,
-  delay,
-  isRedisInstance,
-  isRedisCluster,
-  getParentKey,
-  trace,
-  withDetachedContext,
-  createIORedisClient,
-  createNodeRedisClient,
-  createValkeyGlideClient,
-  createBunRedisClient,
-  defaultRepeatStrategy,
-  getNextMillis,
-  version,
-} = bullrush;
-
-export default bullrush;
+export * from './index.js';
+export { default } from './index.js';

@@ -163,6 +163,13 @@ describe('Job#waitUntilFinished across implementations', () => {
         await earlyWorker.close();
         assert.equal(await early.waitUntilFinished(qe, 5000), 'done e');
 
+        // Removed before anyone waits: the state check names the job's key.
+        const gone = await q.add('gone', {});
+        await gone.remove();
+        await assert.rejects(gone.waitUntilFinished(qe, 5000), {
+          message: `Missing key for job bull:${name}:${gone.id}. isFinished`,
+        });
+
         // Never processed (no worker running): the ttl expires.
         const never = await q.add('never', {});
         await assert.rejects(never.waitUntilFinished(qe, 300), {
@@ -198,3 +205,53 @@ describe('Job#waitUntilFinished across implementations', () => {
     }
   }
 });
+
+for (const side of sides) {
+  describe(`listener lifecycle (${side.label})`, () => {
+    test('QueueEvents with autorun false: ready without run, run() resolves on close, a second run rejects', { timeout: 20000 }, async (t) => {
+      const s = createScope();
+      t.after(() => s.close());
+      const name = s.queueName('qe-autorun');
+      const q = s.add(new side.lib.Queue(name, { connection }));
+      const qe = new side.lib.QueueEvents(name, { connection, autorun: false });
+      t.after(() => qe.close());
+      await qe.waitUntilReady();
+      const seen = [];
+      qe.on('added', ({ jobId }) => seen.push(jobId));
+      const running = qe.run();
+      await assert.rejects(qe.run(), { message: 'Queue Events is already running.' });
+      // Reading starts after run(): wait until an add made now is seen.
+      await waitFor(async () => {
+        await q.add('x', {});
+        return seen.length > 0;
+      }, 10000);
+      let settled = false;
+      running.then(() => {
+        settled = true;
+      });
+      await sleep(50);
+      assert.equal(settled, false, 'run() is pending while the listener reads');
+      await qe.close();
+      assert.equal(await running, undefined);
+    });
+
+    test('a listener that throws becomes an error event; the worker carries on', { timeout: 20000 }, async (t) => {
+      const s = createScope();
+      t.after(() => s.close());
+      const name = s.queueName('throwing-listener');
+      const q = s.add(new side.lib.Queue(name, { connection }));
+      const worker = new side.lib.Worker(name, async () => 'ok', workerOpts());
+      t.after(() => worker.close());
+      const errors = [];
+      worker.on('error', (err) => errors.push(err.message));
+      worker.once('completed', () => {
+        throw new Error('listener bug');
+      });
+      await q.add('a', {});
+      await waitFor(() => errors.length === 1, 10000);
+      assert.deepEqual(errors, ['listener bug']);
+      await q.add('b', {});
+      await waitFor(async () => (await q.getCompletedCount()) === 2, 10000);
+    });
+  });
+}

@@ -230,6 +230,7 @@ for (const dir of directions) {
       const producer = s.add(new P.FlowProducer({ connection }));
       const client = await producer.getBackend().client;
       assert.equal(await client.ping(), 'PONG', 'the producer answers health checks');
+      assert.equal(await client.exists(`bull:${name}:nobody`), 0, 'and runs Redis commands');
       await assert.rejects(
         producer.add({ name: 'root', queueName: name, opts: { parent }, children: [{ name: 'kid', queueName: name }] }),
         { message: `Missing key for parent job bull:${name}:nobody. addJob`, code: -5 },

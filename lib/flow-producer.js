@@ -100,7 +100,7 @@ class FlowProducer extends EventEmitter {
     return backendOf(this);
   }
 
-  // What the backend's health checks use: the producer's connection.
+  // What the backend's client uses (ping, commands): the producer's connection.
   _nativeQueue() {
     return this._native;
   }

@@ -483,7 +483,7 @@ class Job {
             reject(new Error(finished.value));
           } else if (finished.code === -1) {
             cleanup();
-            reject(new Error(`Missing key for job ${jobId}. isFinished`));
+            reject(new Error(`Missing key for job ${this.queue.qualifiedName}:${jobId}. isFinished`));
           }
         },
         (err) => {

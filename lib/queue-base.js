@@ -104,7 +104,7 @@ class QueueBase extends EventEmitter {
 }
 
 // The members a Queue, Worker or QueueEvents takes from QueueBase when it lacks them.
-const SHARED = ['keys', 'toKey', 'getBackend', 'backend', 'trace'];
+const SHARED = ['keys', 'toKey', 'getBackend', 'backend', 'trace', 'emit'];
 
 /** Gives each class QueueBase's shared members it does not define itself. */
 function shareBaseMembers(classes) {

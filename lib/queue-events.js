@@ -46,23 +46,32 @@ class QueueEvents extends EventEmitter {
     }
   }
 
-  /** Starts reading; resolves once reading has started. */
+  /** Reads the events stream; resolves once the listener is closed (as BullMQ's). */
   run() {
     if (this.running) return Promise.reject(new Error('Queue Events is already running.'));
     this.running = true;
     this._keepAlive = keepAlive();
-    this._ready = wait(this._native.run());
-    this._ready.catch(() => {
-      this.running = false;
-      clearInterval(this._keepAlive);
+    const closed = new Promise((resolve) => {
+      this._endRun = resolve;
     });
-    return this._ready;
+    this._ready = wait(this._native.run());
+    this._ready.catch(() => this._stopRunning());
+    return this._ready.then(() => closed);
   }
 
-  /** Resolves once no event published from now on can be missed. */
+  _stopRunning() {
+    this.running = false;
+    clearInterval(this._keepAlive);
+    if (this._endRun) this._endRun();
+  }
+
+  /**
+   * Resolves once connected; once running, once no event published from now on can be
+   * missed.
+   */
   async waitUntilReady() {
-    if (!this._ready) throw new Error('QueueEvents is not running');
-    await this._ready;
+    if (this._ready) await this._ready;
+    else await wait(this._nativeQueue().waitUntilReady());
     return this;
   }
 
@@ -106,8 +115,7 @@ class QueueEvents extends EventEmitter {
     if (!this.closing) {
       this.closing = Promise.resolve().then(async () => {
         this._native.close();
-        clearInterval(this._keepAlive);
-        this.running = false;
+        this._stopRunning();
         if (this._health) await wait(this._health.close());
       });
     }

@@ -211,6 +211,12 @@ impl NativeFlowProducer {
         self.inner.ping().await.map_err(js_error)
     }
 
+    /// Runs Redis command `name` with `args`; resolves to its reply.
+    #[napi]
+    pub async fn command(&self, name: String, args: Vec<String>) -> Result<serde_json::Value> {
+        self.inner.command(&name, &args).await.map_err(js_error)
+    }
+
     /// A queue handle on the producer's connection, for a flow's jobs.
     #[napi]
     pub fn queue(&self, prefix: Option<String>, name: String) -> Result<NativeQueue> {

@@ -2,6 +2,7 @@
 //! No queue logic lives here.
 
 mod active_job;
+mod backend;
 mod convert;
 mod events;
 mod flow;

@@ -12,6 +12,7 @@ use crate::add::{add_answers, add_refused, push_job_args, stored_job, AddAnswer}
 use crate::clock::Clock;
 use crate::connection::{Connection, ConnectionOptions};
 use crate::error::{Error, Result};
+use crate::health::{json_of, raw_command};
 use crate::job::Job;
 use crate::options::{prepare_job, AddContext, NewJob};
 use crate::queue::{validate_queue_name, Queue, QueueOptions};
@@ -102,10 +103,20 @@ impl FlowProducer {
 
     /// Sends `PING` on the producer's connection (connecting first if needed).
     pub async fn ping(&self) -> Result<String> {
+        self.query(&redis::cmd("PING")).await
+    }
+
+    /// Runs Redis command `name` with `args` on the producer's connection; its reply as
+    /// ioredis shapes it (what apps reach through `getBackend().client`).
+    pub async fn command(&self, name: &str, args: &[String]) -> Result<Json> {
+        let reply: redis::Value = self.query(&raw_command(name, args)?).await?;
+        Ok(json_of(reply))
+    }
+
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
         self.check_open()?;
         let mut shared = self.conn.get().await?;
-        redis::cmd("PING")
-            .query_async(&mut shared)
+        cmd.query_async(&mut shared)
             .await
             .map_err(|e| self.conn.options().error(e))
     }
