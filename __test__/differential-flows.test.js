@@ -9,7 +9,7 @@
 
 const { describe } = require('node:test');
 
-const { connection } = require('./helpers/sides');
+const { bullmq, connection } = require('./helpers/sides');
 const { implLabel } = require('./helpers/env');
 const { differential } = require('./helpers/differential');
 
@@ -161,6 +161,35 @@ describe(`differential flows: adding (bullmq vs ${implLabel})`, () => {
 });
 
 describe(`differential flows: processing (bullmq vs ${implLabel})`, () => {
+  // The worker side alone: the same flows added by BullMQ's FlowProducer on both sides.
+  differential('a flow added by BullMQ\'s FlowProducer, processed by each side\'s workers, every failure flag', async (ctx) => {
+    await ctx.queue();
+    const kids = ctx.otherQueue(KIDS);
+    const producer = ctx.scope.add(new bullmq.FlowProducer({ connection }));
+    const flags = ['failParentOnFailure', 'continueParentOnFailure', 'ignoreDependencyOnFailure', 'removeDependencyOnFailure'];
+    await producer.addBulk(
+      flags.map((flag) => ({
+        name: flag,
+        queueName: ctx.name,
+        data: { report: true },
+        opts: { jobId: flag },
+        children: [
+          { name: 'ok', queueName: kids, data: { ret: { flag } }, opts: { jobId: `${flag}-ok` } },
+          { name: 'bad', queueName: kids, data: { fail: flag }, opts: { jobId: `${flag}-bad`, [flag]: true } },
+        ],
+      })),
+    );
+    await ctx.processAll(flowProcessor(ctx), {}, { queue: kids });
+    await ctx.snap('children done');
+    const worker = ctx.worker(flowProcessor(ctx));
+    const done = recordFailures(ctx, worker, 'parent failures');
+    await ctx.waitIdle();
+    await ctx.closeWorkers();
+    done();
+    await ctx.snap('parents done');
+    await ctx.snapOther('parents done', KIDS);
+  });
+
   differential('children values reach their parents; a released parent goes by its priority', async (ctx) => {
     await ctx.queue();
     const kids = ctx.otherQueue(KIDS);
@@ -395,13 +424,15 @@ describe(`differential flows: changing and removing (bullmq vs ${implLabel})`, (
 
   differential('removeChildDependency and removeUnprocessedChildren', async (ctx) => {
     const q = await ctx.queue();
+    // Distinct delays: nodes added in one step may or may not share a millisecond,
+    // and delayed jobs due in the same one are ordered by a sequence.
     await addFlow(ctx, {
       name: 'p1',
       queueName: ctx.name,
       opts: { jobId: 'p1' },
       children: [
         { name: 'a', queueName: ctx.name, opts: { jobId: 'a', delay: 60000 } },
-        { name: 'b', queueName: ctx.name, opts: { jobId: 'b', delay: 60000 } },
+        { name: 'b', queueName: ctx.name, opts: { jobId: 'b', delay: 60001 } },
       ],
     });
     await addFlow(ctx, {
@@ -409,8 +440,8 @@ describe(`differential flows: changing and removing (bullmq vs ${implLabel})`, (
       queueName: ctx.name,
       opts: { jobId: 'p2' },
       children: [
-        { name: 'c', queueName: ctx.name, opts: { jobId: 'c', delay: 60000 }, children: [{ name: 'c1', queueName: ctx.name, opts: { jobId: 'c1', delay: 60000 } }] },
-        { name: 'd', queueName: ctx.name, opts: { jobId: 'd', delay: 60000 } },
+        { name: 'c', queueName: ctx.name, opts: { jobId: 'c', delay: 60002 }, children: [{ name: 'c1', queueName: ctx.name, opts: { jobId: 'c1', delay: 60003 } }] },
+        { name: 'd', queueName: ctx.name, opts: { jobId: 'd', delay: 60004 } },
       ],
     });
     const a = await q.getJob('a');
