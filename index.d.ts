@@ -1292,7 +1292,7 @@ export declare class Job<
     processed?: boolean;
     unprocessed?: boolean;
   }): Promise<{ failed?: number; ignored?: number; processed?: number; unprocessed?: number }>;
-  /** @deprecated Flows are not supported by bullrush yet: rejects. */
+  /** @deprecated The same as getIgnoredChildrenFailures. */
   getFailedChildrenValues(): Promise<{ [jobKey: string]: string }>;
   /** asJSON plus the queue's name, qualified name and prefix. */
   asJSONSandbox(): JobJsonSandbox;
@@ -1659,7 +1659,7 @@ export declare class QueueGetters<JobBase extends Job = Job> extends QueueBase {
   getPrioritized(start?: number, end?: number): Promise<JobBase[]>;
   getCompleted(start?: number, end?: number): Promise<JobBase[]>;
   getFailed(start?: number, end?: number): Promise<JobBase[]>;
-  /** Flows are not supported by bullrush yet: rejects. */
+  /** A page of a parent's processed or pending children, with their jobs and how many there are. */
   getDependencies(
     parentId: string,
     type: 'processed' | 'pending',
@@ -1709,9 +1709,92 @@ export declare class Backoffs {
   ): Promise<number> | number | undefined;
 }
 
-/** Flows are not supported by bullrush yet: the constructor throws. */
+// ---------------------------------------------------------------------------
+// Flows
+// ---------------------------------------------------------------------------
+
+/** A flow node's deduplication: any mode but `replace`. */
+type FlowDeduplicationOptions = Omit<DeduplicationOptions, 'replace'>;
+type FlowJobOpts = Omit<JobsOptions, 'deduplication'> & { deduplication?: FlowDeduplicationOptions };
+/** A node with children takes no deduplication and no parent (its parent is the node above). */
+type FlowParentJobOpts = Omit<FlowJobOpts, 'deduplication' | 'parent' | 'repeat'>;
+type FlowNestedLeafJobOpts = Omit<FlowJobOpts, 'parent' | 'repeat'>;
+/** The root may name an existing job as its parent. */
+type FlowRootJobOpts = Omit<FlowJobOpts, 'repeat'>;
+
+/** What every node of a flow names: its job, its queue (and key prefix) and options. */
+export interface FlowJobBase<T> {
+  name: string;
+  queueName: string;
+  data?: any;
+  prefix?: string;
+  opts?: T;
+}
+/** A leaf below the root. */
+export type FlowNestedLeafJob = FlowJobBase<FlowNestedLeafJobOpts> & { children?: never };
+/** A node with children below the root. */
+export type FlowParentJob = FlowJobBase<FlowParentJobOpts> & { children: FlowJobNode[] };
+export type FlowJobNode = FlowParentJob | FlowNestedLeafJob;
+/** A flow of one job. */
+export type FlowRootLeafJob = FlowJobBase<FlowRootJobOpts> & { children?: never };
+/** A flow whose root waits for children. */
+export type FlowRootParentJob = FlowJobBase<FlowRootJobOpts> & { children: FlowJobNode[] };
+/** A flow to add: a tree of jobs, each in the queue it names. */
+export type FlowJob = FlowRootLeafJob | FlowRootParentJob;
+/** Options per queue name; bullrush applies their `defaultJobOptions` to the nodes of that queue. */
+export type FlowQueuesOpts = Record<string, Omit<QueueOptions, 'connection' | 'prefix'>>;
+/** Options of `FlowProducer.add`. */
+export interface FlowOpts {
+  queuesOptions: FlowQueuesOpts;
+}
+/** Which flow `FlowProducer.getFlow` reads: its root, and how deep and wide to go. */
+export interface NodeOpts {
+  queueName: string;
+  /** The root's key prefix; the producer's by default. */
+  prefix?: string;
+  id: string;
+  /** Levels to read, the root's included (10). */
+  depth?: number;
+  /** About how many children of each kind to read per job (20). */
+  maxChildren?: number;
+}
+/** A job of a flow and the nodes below it. */
+export interface JobNode {
+  job: Job;
+  children?: JobNode[];
+}
+export interface FlowProducerListener extends IoredisListener {
+  error: (failedReason: Error) => void;
+}
+
+/**
+ * Adds flows: trees of jobs whose parents wait in `waiting-children` until their
+ * children are done, each node in a queue (and prefix) of its own. A whole flow, or a
+ * batch of them, is stored in one atomic step.
+ */
 export declare class FlowProducer extends EventEmitter {
   constructor(opts?: QueueBaseOptions);
+  opts: QueueBaseOptions;
+  /** Set once `close()` was called. */
+  closing: Promise<void> | undefined;
+  emit<U extends keyof FlowProducerListener>(event: U, ...args: Parameters<FlowProducerListener[U]>): boolean;
+  off<U extends keyof FlowProducerListener>(eventName: U, listener: FlowProducerListener[U]): this;
+  on<U extends keyof FlowProducerListener>(event: U, listener: FlowProducerListener[U]): this;
+  once<U extends keyof FlowProducerListener>(event: U, listener: FlowProducerListener[U]): this;
+  /** Connects. */
+  waitUntilReady(): Promise<void>;
+  /** The backend: `client` resolves to the connection's health-check view (`status`, `ping()`). */
+  getBackend(): Backend;
+  /** Adds a flow: all its jobs, or (when its root's parent is missing or cannot take it) none. */
+  add(flow: FlowJob, opts?: FlowOpts): Promise<JobNode>;
+  /** Reads a flow back; undefined when its root does not exist. */
+  getFlow(opts: NodeOpts): Promise<JobNode>;
+  /** Adds several flows in one atomic step. */
+  addBulk(flows: FlowJob[]): Promise<JobNode[]>;
+  /** Closes the connection. */
+  close(): Promise<void>;
+  /** The same as close(). */
+  disconnect(): Promise<void>;
 }
 
 /** Job schedulers are not supported by bullrush yet: the constructor throws. */

@@ -1,7 +1,7 @@
 'use strict';
 
-// bullrush: BullMQ's Queue, Worker, QueueEvents and Job on a Rust engine, and the rest of
-// the names a BullMQ 6.7 app imports. Every export is listed by name in the one
+// bullrush: BullMQ's Queue, Worker, QueueEvents, Job and FlowProducer on a Rust engine,
+// and the rest of the names a BullMQ 6.7 app imports. Every export is listed by name in the one
 // `module.exports` literal below, so Node's static detection of a CommonJS module's names
 // (what `import { X } from 'bullrush'` links against) sees them all; index.mjs is the ESM
 // entry. The names of BullMQ that are not here are in the README's "not exported" table.
@@ -10,6 +10,7 @@ const { Queue } = require('./lib/queue');
 const { Worker } = require('./lib/worker');
 const { QueueEvents } = require('./lib/queue-events');
 const { Job } = require('./lib/job');
+const { FlowProducer } = require('./lib/flow-producer');
 const { QueueBase, shareBaseMembers, adoptInstances } = require('./lib/queue-base');
 const { QueueGetters } = require('./lib/queue-getters');
 const { QueueEventsProducer } = require('./lib/queue-events-producer');
@@ -73,19 +74,13 @@ shareBaseMembers([Queue, Worker, QueueEvents]);
 adoptInstances(QueueBase, [Queue, Worker, QueueEvents]);
 adoptInstances(QueueGetters, [Queue]);
 
-// Flows, job schedulers and repeatable jobs: not in the engine yet.
+// Job schedulers and repeatable jobs: not in the engine yet.
 markUnsupported(Queue, [
   'upsertJobScheduler', 'getJobScheduler', 'getJobSchedulers', 'getJobSchedulersCount',
-  'removeJobScheduler', 'removeOrphanedJobs', 'getDependencies',
-]);
-markUnsupported(Job, [
-  'removeChildDependency', 'removeUnprocessedChildren', 'moveToWaitingChildren',
-  'getChildrenValues', 'getIgnoredChildrenFailures', 'getFailedChildrenValues',
-  'getDependencies', 'getDependenciesCount',
+  'removeJobScheduler',
 ]);
 markUnsupportedGetter(Queue, 'jobScheduler');
 markUnsupportedGetter(Worker, 'jobScheduler');
-const FlowProducer = unsupportedClass('FlowProducer');
 const JobScheduler = unsupportedClass('JobScheduler');
 const defaultRepeatStrategy = unsupportedFunction('defaultRepeatStrategy');
 const getNextMillis = unsupportedFunction('getNextMillis');

@@ -163,6 +163,13 @@ describe('Job#waitUntilFinished across implementations', () => {
         await earlyWorker.close();
         assert.equal(await early.waitUntilFinished(qe, 5000), 'done e');
 
+        // Removed before anyone waits: the state check names the job's key.
+        const gone = await q.add('gone', {});
+        await gone.remove();
+        await assert.rejects(gone.waitUntilFinished(qe, 5000), {
+          message: `Missing key for job bull:${name}:${gone.id}. isFinished`,
+        });
+
         // Never processed (no worker running): the ttl expires.
         const never = await q.add('never', {});
         await assert.rejects(never.waitUntilFinished(qe, 300), {

@@ -84,3 +84,44 @@ describe('Worker state as BullMQ reports it', () => {
     });
   }
 });
+
+describe('Redis itself through getBackend().client', () => {
+  for (const side of sides) {
+    test(`${side.label}: commands ioredis-style (varargs, hash objects, SET options) with ioredis' reply shapes`, { timeout: 20000 }, async (t) => {
+      const s = createScope();
+      t.after(() => s.close());
+      const q = s.add(new side.lib.Queue(s.queueName('raw'), { connection }));
+      const client = await q.getBackend().client;
+      const key = (k) => q.toKey(k);
+      assert.equal(await client.set(key('s'), 'v'), 'OK');
+      assert.equal(await client.get(key('s')), 'v');
+      assert.equal(await client.get(key('missing')), null);
+      assert.equal(await client.set(key('px'), 'v', { PX: 60000 }), 'OK');
+      const ttl = await client.pttl(key('px'));
+      assert.ok(ttl > 0 && ttl <= 60000, `pttl ${ttl}`);
+      assert.equal(await client.hset(key('h'), { a: 1, b: 'x' }), 2);
+      assert.deepEqual(await client.hgetall(key('h')), { a: '1', b: 'x' });
+      assert.equal(await client.lpush(key('l'), 'a', 'b'), 2);
+      assert.deepEqual(await client.lrange(key('l'), 0, -1), ['b', 'a']);
+      assert.equal(await client.exists(key('l'), key('missing')), 1);
+      assert.equal(await client.del(key('s'), key('px'), key('h'), key('l')), 4);
+    });
+  }
+});
+
+describe("Redis streams through getBackend().client in BullMQ's structured forms", () => {
+  for (const side of sides) {
+    test(`${side.label}: xadd, xread and xtrim with option objects`, { timeout: 20000 }, async (t) => {
+      const s = createScope();
+      t.after(() => s.close());
+      const q = s.add(new side.lib.Queue(s.queueName('raw-streams'), { connection }));
+      const client = await q.getBackend().client;
+      const stream = q.toKey('custom-stream');
+      const id = await client.xadd(stream, '*', { a: 1, b: 'x' }, { MAXLEN: 100, approximate: true });
+      assert.match(id, /^\d+-\d+$/);
+      const read = await client.xread([{ key: stream, id: '0-0' }], { COUNT: 10 });
+      assert.deepEqual(read, [[stream, [[id, ['a', '1', 'b', 'x']]]]]);
+      assert.equal(await client.xtrim(stream, 'MAXLEN', 0, { approximate: false }), 1);
+    });
+  }
+});

@@ -89,12 +89,20 @@ const SHARED_CASES = [
     { message: 'Deduplication and parent options cannot be used together' },
   ],
   ['the debounce option', {}, { debounce: { id: 'd' } }, { message: 'Debounce option has been removed. Use deduplication option instead' }],
+  [
+    'a parent that does not exist',
+    {},
+    { parent: { id: 'nobody', queue: 'bull:elsewhere' } },
+    { message: 'Missing key for parent job bull:elsewhere:nobody. addJob', code: -5 },
+  ],
   // 'üü' is 2 characters but 4 bytes in UTF-8: the limit counts bytes.
   ['data over sizeLimit (UTF-8 bytes)', { s: 'üü' }, { sizeLimit: 10 }, { message: 'The size of job bad exceeds the limit 10 bytes' }],
 ];
 
 // Inputs BullMQ accepts, which bullrush rejects.
 const STRICT_CASES = [
+  ['a parent without its queue\'s qualified name', {}, { parent: { id: 'p', queue: 'plain' } }],
+  ['a parent without an id', {}, { parent: { queue: 'bull:parents' } }],
   ['attempts 0', {}, { attempts: 0 }],
   ['attempts 1.5', {}, { attempts: 1.5 }],
   ['attempts -1', {}, { attempts: -1 }],
@@ -195,6 +203,44 @@ describe(`Queue#add rejects bad input before touching Redis (${IMPL})`, () => {
     assert.equal(jobs[2].id, 'a:b:c');
     assert.equal(jobs[3].id, '123abc');
     assert.deepEqual(await q.getJobCounts('waiting', 'prioritized'), { waiting: 8, prioritized: 1 });
+  });
+});
+
+describe(`FlowProducer#add rejects bad flows before touching Redis (${IMPL})`, () => {
+  // A flow whose nodes live in the seeded queue; `child` adds to (or overrides) its child.
+  const flow = (name, child) => ({ name: 'root', queueName: name, opts: { jobId: 'root' }, children: [{ name: 'kid', queueName: name, ...child }] });
+
+  test('deduplication on a node with children', async (t) => {
+    const { s, name, before } = await seededQueue(t);
+    const producer = s.add(new impl.FlowProducer({ connection }));
+    const bad = flow(name, { opts: { jobId: 'kid' }, children: [{ name: 'leaf', queueName: name }] });
+    bad.children[0].opts.deduplication = { id: 'd' };
+    await assert.rejects(producer.add(bad), { message: 'Deduplication options cannot be used on flow nodes with children' });
+    await assertUntouched(name, before);
+  });
+
+  test('a node with bad options adds none of the flow', async (t) => {
+    const { s, name, before } = await seededQueue(t);
+    const producer = s.add(new impl.FlowProducer({ connection }));
+    await assert.rejects(producer.add(flow(name, { opts: { priority: 1.5 } })), { message: 'Priority should not be float' });
+    await assertUntouched(name, before);
+  });
+
+  test('a root whose parent does not exist stores nothing', async (t) => {
+    const { s, name, before } = await seededQueue(t);
+    const producer = s.add(new impl.FlowProducer({ connection }));
+    const orphan = flow(name, {});
+    orphan.opts.parent = { id: 'nobody', queue: `bull:${name}` };
+    await assert.rejects(producer.add(orphan), { message: `Missing key for parent job bull:${name}:nobody. addJob`, code: -5 });
+    await assertUntouched(name, before);
+  });
+
+  test('a node in a queue whose name has ":" (bullrush-only)', { skip: bullrushOnly }, async (t) => {
+    const { s, name, before } = await seededQueue(t);
+    const producer = s.add(new impl.FlowProducer({ connection }));
+    await assert.rejects(producer.add(flow(name, { queueName: `${name}:x` })), { message: 'Queue name cannot contain :' });
+    await assertUntouched(name, before);
+    assert.deepEqual(await queueKeys(`${name}:x`), []);
   });
 });
 

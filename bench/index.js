@@ -58,12 +58,12 @@ function loadImplementations(opts) {
 
   if (wantBullmq) {
     const mod = loadModule('bullmq');
-    impls.push({ key: 'bullmq', label: 'BullMQ', Queue: mod.Queue, Worker: mod.Worker, module: 'bullmq', version: BULLMQ_VERSION });
+    impls.push({ key: 'bullmq', label: 'BullMQ', Queue: mod.Queue, Worker: mod.Worker, FlowProducer: mod.FlowProducer, module: 'bullmq', version: BULLMQ_VERSION });
   }
   if (wantBullrush && opts.selfTest) {
     // Harness check: the "bullrush" side is bullmq too; the ratios should be ~1.
     const mod = loadModule('bullmq');
-    impls.push({ key: 'bullrush', label: 'bullmq(b)', Queue: mod.Queue, Worker: mod.Worker, module: 'bullmq (self-test)', version: BULLMQ_VERSION });
+    impls.push({ key: 'bullrush', label: 'bullmq(b)', Queue: mod.Queue, Worker: mod.Worker, FlowProducer: mod.FlowProducer, module: 'bullmq (self-test)', version: BULLMQ_VERSION });
   } else if (wantBullrush) {
     const request = bullrushRequest(opts.bullrushModule);
     let mod;
@@ -87,7 +87,7 @@ function loadImplementations(opts) {
     } catch {
       // a bare package name: leave the version unknown
     }
-    impls.push({ key: 'bullrush', label: 'bullrush', Queue: mod.Queue, Worker: mod.Worker, module: request, version: packageVersion(dir) });
+    impls.push({ key: 'bullrush', label: 'bullrush', Queue: mod.Queue, Worker: mod.Worker, FlowProducer: mod.FlowProducer, module: request, version: packageVersion(dir) });
   }
   return impls;
 }

@@ -217,7 +217,82 @@ const scenarios = [
       await expectRedis(ctx, 'prioritized set size', 'zcard', [key(ctx, 'prioritized')], 0);
     },
   },
+  {
+    name: 'flow',
+    description: '1,000 flows (a parent and 10 children), added 50 per FlowProducer.addBulk while one Worker (concurrency 100) processes them',
+    parents: 1000,
+    children: 10,
+    bulkSize: 50,
+    concurrency: 100,
+    jobs: 11000,
+    run: runFlowScenario,
+  },
 ];
+
+// `n` flows of a parent and `children` children, all in the queue of `ctx`.
+function flowsOf(ctx, n, children, data) {
+  const flows = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const kids = new Array(children);
+    for (let j = 0; j < children; j++) kids[j] = { name: JOB_NAME, queueName: ctx.queueName, data };
+    flows[i] = { name: 'parent', queueName: ctx.queueName, data, children: kids };
+  }
+  return flows;
+}
+
+// Adds `parents` flows, `bulkSize` per call, while one Worker processes them; when
+// `timed`, the clock runs from the first add until the last parent completed.
+async function addAndProcessFlows(ctx, producer, { parents, children, bulkSize, concurrency, phase }) {
+  const data = nestedPayload(1, 1);
+  const worker = ctx.track(
+    new ctx.impl.Worker(ctx.queueName, async (job) => (job.name === 'parent' ? job.getChildrenValues() : data), {
+      connection: ctx.connection,
+      concurrency,
+      autorun: false,
+    }),
+  );
+  worker.on('error', ctx.onError);
+  let parentsDone = 0;
+  let failed = 0;
+  const done = new Promise((resolve, reject) => {
+    worker.on('completed', (job) => {
+      if (job.name === 'parent' && ++parentsDone === parents) resolve();
+    });
+    worker.on('failed', (job, err) => {
+      failed++;
+      reject(new Error(`job ${job && job.id} failed: ${err && err.message}`));
+    });
+  });
+  await ready(worker);
+  const batches = Array.from({ length: parents / bulkSize }, () => flowsOf(ctx, bulkSize, children, data));
+  const m = await measure(ctx, async () => {
+    const running = Promise.resolve(worker.run());
+    running.catch(ctx.onError);
+    for (const flows of batches) await producer.addBulk(flows);
+    await withTimeout(done, ctx.timeoutMs, () => `${phase}: ${parentsDone}/${parents} parents completed, ${failed} failed`);
+  });
+  await ctx.close(worker);
+  return m;
+}
+
+async function runFlowScenario(ctx) {
+  const queue = newQueue(ctx);
+  const producer = ctx.track(new ctx.impl.FlowProducer({ connection: ctx.connection }));
+  producer.on('error', ctx.onError);
+  await ready(queue);
+  await ready(producer);
+  const shape = { children: this.children, bulkSize: this.bulkSize, concurrency: this.concurrency };
+  const warmupParents = WARMUP_JOBS / 10;
+  await addAndProcessFlows(ctx, producer, { ...shape, parents: warmupParents, phase: 'warm-up' });
+  const m = await addAndProcessFlows(ctx, producer, { ...shape, parents: this.parents, phase: 'timed run' });
+  const total = (warmupParents + this.parents) * (this.children + 1);
+  await expectRedis(ctx, 'completed set size', 'zcard', [key(ctx, 'completed')], total);
+  await expectRedis(ctx, 'failed set size', 'zcard', [key(ctx, 'failed')], 0);
+  await expectRedis(ctx, 'waiting-children set size', 'zcard', [key(ctx, 'waiting-children')], 0);
+  await expectRedis(ctx, 'wait list length', 'llen', [key(ctx, 'wait')], 0);
+  await expectRedis(ctx, 'id counter', 'get', [key(ctx, 'id')], total);
+  return m;
+}
 
 // Worker scenarios: jobs are added untimed (with `jobOpts(i)` when the
 // scenario has it), `beforeRun` checks and prepares what was added, then one

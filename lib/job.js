@@ -61,6 +61,13 @@ function jobJsonOf(raw) {
   };
 }
 
+// `[key, JSON text]` pairs as an object of parsed values (BullMQ's parseObjectValues).
+function parsedValues(pairs) {
+  const out = {};
+  for (const [key, value] of pairs) out[key] = JSON.parse(value);
+  return out;
+}
+
 class Job {
   /**
    * @param {object} queue - the Queue or Worker the job belongs to
@@ -224,11 +231,102 @@ class Job {
     return wait(this._native().getJobState(this.id));
   }
 
-  async remove() {
-    const removed = await wait(this._native().remove(this.id));
+  /** Removes the job, with its children unless `removeChildren` is false; throws while a worker holds it (or one of them). */
+  async remove({ removeChildren = true } = {}) {
+    const removed = await wait(this._native().remove(this.id, !removeChildren));
     if (!removed) {
       throw new Error(`Job ${this.id} could not be removed because it is locked by another worker`);
     }
+    if (this.queue && typeof this.queue.emit === 'function') this.queue.emit('removed', this);
+  }
+
+  /**
+   * The job's children by how they stand: `processed` (child key → return value),
+   * `unprocessed` (pending keys), `failed` (keys of children that failed it), `ignored`
+   * (child key → reason). With options, only the lists named, a page each
+   * (`{ cursor = 0, count = 20 }`), with the cursor of the next page.
+   */
+  async getDependencies(opts = {}) {
+    const kinds = ['processed', 'unprocessed', 'ignored', 'failed'].filter((kind) => opts[kind]);
+    const request = {};
+    for (const kind of kinds) request[kind] = { ...opts[kind] };
+    const deps = await wait(this._native().getDependencies(this.id, request));
+    if (kinds.length === 0) {
+      return {
+        processed: parsedValues(deps.processed),
+        unprocessed: deps.unprocessed,
+        failed: deps.failed,
+        ignored: Object.fromEntries(deps.ignored),
+      };
+    }
+    return {
+      ...(deps.processed && { processed: parsedValues(deps.processed), nextProcessedCursor: deps.nextProcessedCursor }),
+      ...(deps.ignored && { ignored: Object.fromEntries(deps.ignored), nextIgnoredCursor: deps.nextIgnoredCursor }),
+      ...(deps.failed && deps.nextFailedCursor && { failed: deps.failed, nextFailedCursor: deps.nextFailedCursor }),
+      ...(deps.unprocessed && { unprocessed: deps.unprocessed, nextUnprocessedCursor: deps.nextUnprocessedCursor }),
+    };
+  }
+
+  /** How many children the job has of each kind named (all four when none is). */
+  async getDependenciesCount(opts = {}) {
+    const named = Object.keys(opts).filter((kind) => opts[kind]);
+    const kinds = named.length ? named : ['processed', 'unprocessed', 'ignored', 'failed'];
+    const counts = await wait(this._native().getDependenciesCount(this.id, kinds));
+    const out = {};
+    kinds.forEach((kind, i) => {
+      out[kind] = counts[i] || 0;
+    });
+    return out;
+  }
+
+  /** The return values of the job's completed children, by child key. */
+  async getChildrenValues() {
+    return parsedValues(await wait(this._native().getChildrenValues(this.id)));
+  }
+
+  /** The reasons of the child failures the job ignored, by child key. */
+  async getIgnoredChildrenFailures() {
+    return Object.fromEntries(await wait(this._native().getIgnoredChildrenFailures(this.id)));
+  }
+
+  /** @deprecated BullMQ's older name of getIgnoredChildrenFailures. */
+  async getFailedChildrenValues() {
+    return this.getIgnoredChildrenFailures();
+  }
+
+  /**
+   * Parks this active job in waiting-children while it has pending children (or until
+   * `opts.child` is done); resolves false, the job staying active, when nothing is
+   * pending. The processor then throws WaitingChildrenError.
+   */
+  async moveToWaitingChildren(token, opts = {}) {
+    const child = opts.child ? `${opts.child.queue}:${opts.child.id}` : null;
+    const lock = lockOf(token);
+    const holder = this._holder();
+    return wait(
+      holder
+        ? holder.moveToWaitingChildren(this.id, lock, child)
+        : this._clocked().moveToWaitingChildren(this.id, lock, child),
+    );
+  }
+
+  /**
+   * Detaches the job from its parent; false when it was not one of the parent's pending
+   * children. A job without a parent key is refused as BullMQ refuses it (a missing parent
+   * `undefined`).
+   */
+  async removeChildDependency() {
+    const removed = await wait(this._native().removeChildDependency(this.id, String(this.parentKey)));
+    if (removed) {
+      this.parent = undefined;
+      this.parentKey = undefined;
+    }
+    return removed;
+  }
+
+  /** Removes the job's pending children and their pending descendants (locked and failed ones stay). */
+  async removeUnprocessedChildren() {
+    await wait(this._native().removeUnprocessedChildren(this.id));
   }
 
   // The native worker holding this job, when a Worker of this process delivered it: moves
@@ -398,7 +496,7 @@ class Job {
             reject(new Error(finished.value));
           } else if (finished.code === -1) {
             cleanup();
-            reject(new Error(`Missing key for job ${jobId}. isFinished`));
+            reject(new Error(`Missing key for job ${this.queue.qualifiedName}:${jobId}. isFinished`));
           }
         },
         (err) => {
@@ -422,6 +520,8 @@ class Job {
       name: this.name,
       data: JSON.stringify(this.data === undefined ? {} : this.data),
       opts: this.opts,
+      parent: this.parent ? { ...this.parent } : undefined,
+      parentKey: this.parentKey,
       progress: this.progress,
       attemptsMade: this.attemptsMade,
       attemptsStarted: this.attemptsStarted,
@@ -453,4 +553,4 @@ class Job {
   }
 }
 
-module.exports = { Job, parseJson };
+module.exports = { Job, parseJson, jobJsonOf };

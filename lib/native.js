@@ -5,6 +5,7 @@
 const binding = require('./load-binding').loadBinding();
 
 const CODED = /^(ERR_[A-Z_]+|-?\d+)\|/s;
+const FAILED_CHILDREN = -9;
 
 function unwrapError(err) {
   if (!(err instanceof Error)) return err;
@@ -20,7 +21,17 @@ function unwrapError(err) {
   if (typeof err.stack === 'string') {
     err.stack = err.stack.replace(match[0], '');
   }
+  if (err.code === FAILED_CHILDREN) return unrecoverable(err);
   return err;
+}
+
+// BullMQ throws a failed child's refusal (-9) as an UnrecoverableError: a processor that
+// lets it through fails its job without a retry.
+function unrecoverable(err) {
+  const { UnrecoverableError } = require('./errors');
+  const out = new UnrecoverableError(err.message);
+  out.code = err.code;
+  return out;
 }
 
 /** Calls a native function, rethrowing its error with a code. */

@@ -6,7 +6,7 @@ const { EventEmitter } = require('node:events');
 const { binding, call, wait } = require('./native');
 const { Requests } = require('./requests');
 const { normalizeConnection } = require('./connection');
-const { Job } = require('./job');
+const { Job, jobJsonOf } = require('./job');
 const { dataJson, optsJson } = require('./serialize');
 const { MetricNames, TelemetryAttributes, SpanKind } = require('./enums');
 const { version } = require('../package.json');
@@ -130,6 +130,8 @@ class Queue extends EventEmitter {
   _added(raw, name, data) {
     const job = new Job(this, name, data, JSON.parse(raw.opts), raw.id);
     job.timestamp = raw.timestamp;
+    if (raw.parentKey) job.parentKey = raw.parentKey;
+    if (raw.parent) job.parent = JSON.parse(raw.parent);
     return job;
   }
 
@@ -375,10 +377,28 @@ class Queue extends EventEmitter {
     return wait(this._native.trimEvents(Number(maxLength)));
   }
 
-  async remove(jobId) {
-    const removed = await wait(this._native.remove(String(jobId)));
+  /** Removes a job no worker holds, with its children unless `removeChildren` is false; 1 when removed, 0 when locked. */
+  async remove(jobId, { removeChildren = true } = {}) {
+    const removed = await wait(this._native.remove(String(jobId), !removeChildren));
     if (removed) this.emit('removed', String(jobId));
     return removed ? 1 : 0;
+  }
+
+  /**
+   * A page (`start` to `end`, -1 for the end) of a parent's children: its `processed`
+   * ones (each `{ id, v }` with its return value) or else its pending ones (`{ id }`),
+   * with their jobs as stored and how many there are in all.
+   */
+  async getDependencies(parentId, type, start, end) {
+    const processed = type === 'processed';
+    const page = await wait(this._native.getChildrenPage(String(parentId), processed, Number(start), Number(end)));
+    const items = page.items.map(({ id, value }) => (processed ? parsedItem(id, value) : { id }));
+    return { items, jobs: page.jobs.map(jobJsonOf), total: page.total };
+  }
+
+  /** Deletes the jobs whose keys exist but which no state holds; resolves to how many went. */
+  async removeOrphanedJobs(count = 1000, limit = 0) {
+    return wait(this._native.removeOrphanedJobs(Number(count), Number(limit)));
   }
 
   async updateJobProgress(jobId, progress) {
@@ -471,6 +491,16 @@ function pairs(flat) {
   const out = [];
   for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
   return out;
+}
+
+// A processed child as BullMQ's getDependencies lists it: its return value, or why it
+// could not be read.
+function parsedItem(id, value) {
+  try {
+    return { id, v: JSON.parse(value) };
+  } catch (err) {
+    return { id, err: err.message };
+  }
 }
 
 module.exports = { Queue };

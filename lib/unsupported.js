@@ -29,7 +29,7 @@ function markUnsupportedGetter(cls, name) {
 
 /**
  * A class named `name` whose constructor throws, for BullMQ classes whose every use needs
- * what bullrush lacks (`FlowProducer`, `JobScheduler`, ...).
+ * what bullrush lacks (`JobScheduler`, ...).
  */
 function unsupportedClass(name) {
   const cls = {

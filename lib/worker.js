@@ -55,6 +55,13 @@ function numberOrNaN(value) {
   return typeof value === 'number' ? value : NaN;
 }
 
+// The error of an attempt the engine failed without a processor error: a deferred
+// failure (unrecoverable), or a completion refused for the job's children (-4 an Error,
+// -9 an UnrecoverableError), as BullMQ's worker reports them.
+function engineFailure(event) {
+  return event.unrecoverable ? new UnrecoverableError(event.message) : new Error(event.message);
+}
+
 class Worker extends EventEmitter {
   constructor(name, processor, opts = {}) {
     super();
@@ -271,7 +278,7 @@ class Worker extends EventEmitter {
           job.attemptsMade = e.attemptsMade;
           if (e.finishedOn !== undefined && e.finishedOn !== null) job.finishedOn = e.finishedOn;
           if (e.delay !== undefined && e.delay !== null) job.delay = e.delay;
-          this.emit('failed', job, entry.error || new UnrecoverableError(e.message), 'active');
+          this.emit('failed', job, entry.error || engineFailure(e), 'active');
         });
       case 'error': {
         // The engine let go of an attempt whose outcome Redis refused.

@@ -170,6 +170,10 @@ pub struct JsAdded {
     pub timestamp: f64,
     /// The job's options as BullMQ's `Job` shows them, as JSON text.
     pub opts: String,
+    /// The parent's full key, for a child.
+    pub parent_key: Option<String>,
+    /// The child's link to its parent (`{id, queueKey, ...}`), as JSON text.
+    pub parent: Option<String>,
 }
 
 impl From<Job> for JsAdded {
@@ -178,6 +182,8 @@ impl From<Job> for JsAdded {
             opts: job.public_opts(),
             id: job.id,
             timestamp: job.timestamp as f64,
+            parent_key: job.parent_key,
+            parent: job.parent,
         }
     }
 }

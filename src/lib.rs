@@ -2,8 +2,10 @@
 //! No queue logic lives here.
 
 mod active_job;
+mod backend;
 mod convert;
 mod events;
+mod flow;
 // Public: its items are free napi functions, which only the addon's exports use.
 pub mod options;
 mod queue;

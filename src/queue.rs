@@ -370,11 +370,6 @@ impl NativeQueue {
     }
 
     #[napi]
-    pub async fn remove(&self, id: String) -> Result<bool> {
-        self.inner.remove(&id).await.map_err(js_error)
-    }
-
-    #[napi]
     pub async fn update_progress(&self, id: String, progress: String) -> Result<()> {
         self.inner
             .update_progress(&id, &progress)

@@ -60,6 +60,8 @@ pub struct JsWorkerEvent {
     pub delay: Option<f64>,
     pub job: Option<JsJob>,
     pub job_ids: Option<Vec<String>>,
+    /// A failure that may not be retried (BullMQ's `UnrecoverableError`).
+    pub unrecoverable: Option<bool>,
 }
 
 /// Jobs to start and events to emit, in one crossing.
@@ -115,6 +117,7 @@ fn event(kind: &str) -> JsWorkerEvent {
         delay: None,
         job: None,
         job_ids: None,
+        unrecoverable: None,
     }
 }
 
@@ -142,6 +145,7 @@ fn js_event(e: WorkerEvent) -> JsWorkerEvent {
             finished_on,
             delay,
             job,
+            unrecoverable,
         } => JsWorkerEvent {
             job_id: Some(job_id),
             message: Some(reason),
@@ -150,6 +154,7 @@ fn js_event(e: WorkerEvent) -> JsWorkerEvent {
             finished_on: finished_on.map(|f| f as f64),
             delay: delay.map(|d| d as f64),
             job: job.map(|j| JsJob::from(*j)),
+            unrecoverable: Some(unrecoverable),
             ..event("failed")
         },
         WorkerEvent::Stalled { job_id } => JsWorkerEvent {
@@ -232,7 +237,7 @@ fn core_options(o: &JsWorkerOptions) -> Result<WorkerOptions> {
 
 #[napi]
 pub struct NativeWorker {
-    inner: Arc<Worker>,
+    pub(crate) inner: Arc<Worker>,
     reporter: Reporter,
 }
 

@@ -76,9 +76,10 @@ function makeContext(s, side, name, shared) {
       return q;
     },
 
-    // allowErrors: the worker's 'error' events are expected (not reported).
-    worker(processor, extra = {}, { allowErrors = false } = {}) {
-      const w = s.add(new side.lib.Worker(name, processor, workerOptions(extra)), { allowErrors });
+    // allowErrors: the worker's 'error' events are expected (not reported). `queue`:
+    // another queue of the scenario (its full name).
+    worker(processor, extra = {}, { allowErrors = false, queue = name } = {}) {
+      const w = s.add(new side.lib.Worker(queue, processor, workerOptions(extra)), { allowErrors });
       ctx.workers.push(w);
       return w;
     },
@@ -90,8 +91,9 @@ function makeContext(s, side, name, shared) {
 
     // Waits until no job is waiting, prioritized, delayed or active (read in
     // one MULTI: a job can go delayed → wait → active between separate reads).
-    async waitIdle(timeoutMs = 15000) {
-      const k = (x) => `bull:${name}:${x}`;
+    // `queue`: another queue of the scenario (its full name), under `keyPrefix`.
+    async waitIdle(timeoutMs = 15000, { queue = name, keyPrefix = 'bull' } = {}) {
+      const k = (x) => `${keyPrefix}:${queue}:${x}`;
       await waitFor(
         async () => {
           const res = await redis
@@ -118,10 +120,11 @@ function makeContext(s, side, name, shared) {
       );
     },
 
-    // Processes everything with a fresh worker, then closes it.
-    async processAll(processor, extra = {}, { allowErrors = false } = {}) {
-      ctx.worker(processor, extra, { allowErrors });
-      await ctx.waitIdle();
+    // Processes everything (of `queue`, another queue of the scenario) with a fresh
+    // worker, then closes it.
+    async processAll(processor, extra = {}, { allowErrors = false, queue = name } = {}) {
+      ctx.worker(processor, extra, { allowErrors, queue });
+      await ctx.waitIdle(15000, { queue, keyPrefix: extra.prefix || 'bull' });
       await ctx.closeWorkers();
     },
 
@@ -134,6 +137,21 @@ function makeContext(s, side, name, shared) {
     async snap(label, { markers = 'ignore', delayTargets } = {}) {
       const { raw, norm } = await snapshotQueue(name, { t0: ctx.t0, markers, delayTargets });
       ctx.snaps.push({ label, raw, norm });
+      return norm;
+    },
+
+    // Another queue of the scenario (flows span queues), named after the main queue so
+    // that names normalise alike on both sides; removed with the scenario's queues.
+    otherQueue(suffix, keyPrefix = 'bull') {
+      return s.track(`${name}${suffix}`, keyPrefix);
+    },
+
+    // A checkpoint of another queue of the scenario (see otherQueue).
+    async snapOther(label, suffix, { markers = 'ignore', keyPrefix = 'bull' } = {}) {
+      const other = `${name}${suffix}`;
+      const opts = { t0: ctx.t0, markers, prefix: keyPrefix, textName: name };
+      const { raw, norm } = await snapshotQueue(other, opts);
+      ctx.snaps.push({ label: `${label} [${keyPrefix}:<queue>${suffix}]`, raw, norm });
       return norm;
     },
   };

@@ -50,6 +50,8 @@
 //   job's `processedOn` and the dump; a `delayed` zset due and a `delayed`
 //   event's `delay` (the due ms) equal to the target are shown as `=target`.
 //   Everything else about such jobs is normalised as above.
+// * A parent's `:unsuccessful` zset (children that failed it): scores are the ms of
+//   each failure, `<ms>` (window-checked), in rank order.
 // * `prioritized` zset: score shown as `<priority>·2^32+<counter>`, exact.
 // * `events` stream: entry ids dropped, order kept, each entry an object of its
 //   fields. The `delay` field of `delayed` events is the due ms: for a job that
@@ -57,7 +59,8 @@
 //   job's timestamp when the job hash still exists, except that a due time set
 //   from "now" (n is not the job's `delay` option, the job has no `timestamp`
 //   option, and due − the entry id's ms is the job's `delay` field ± 100 ms,
-//   e.g. `Job#changeDelay`) is `entry+<delay>`; otherwise (a backoff
+//   e.g. `Job#changeDelay`, or its `delay` option, a flow parent released with its
+//   delay) is `entry+<delay>`; otherwise (a backoff
 //   retry) `entry+backoff(n)=<ms>` when due − the entry id's ms matches the
 //   n-th fixed/exponential backoff delay (−250/+5 ms), else `<ms>`.
 // * `stalled` set: members that are in `active` and hold a lock are dropped
@@ -188,9 +191,16 @@ function optsTimestamp(hash) {
 // Whether a `delayed` event's due ms `due` (`n` after the job's timestamp) was counted
 // from the moment of the event rather than from the add: see the header.
 function setFromNow(job, n, due, entryId) {
-  if (n === (optsField(job, 'delay') ?? 0) || optsField(job, 'timestamp') !== undefined) return false;
+  return delaySetFromNow(job, n, due, entryId) !== undefined;
+}
+
+// The delay a due time was set from "now" with (see the header: the job's `delay` field,
+// or its `delay` option for a parent released with its delay once its children were
+// done, whose field a promotion has reset to 0 since), or undefined.
+function delaySetFromNow(job, n, due, entryId) {
+  if (n === (optsField(job, 'delay') ?? 0) || optsField(job, 'timestamp') !== undefined) return undefined;
   const fromEntry = due - Number(String(entryId).split('-')[0]);
-  return Math.abs(fromEntry - Number(job.delay)) <= 100;
+  return [Number(job.delay), optsField(job, 'delay')].find((d) => d !== undefined && Math.abs(fromEntry - Number(d)) <= 100);
 }
 
 // zset entries ordered by member (numeric ids numerically). A finished set
@@ -348,6 +358,8 @@ function normalise(raw, { queueName, t0, t1, markers = 'ignore', delayTargets = 
         if (job && job.finishedOn !== undefined && Number(job.finishedOn) === Number(sc)) return [text(m), '=finishedOn'];
         return [text(m), ms(sc, `${suffix} score`)];
       });
+    } else if (/:unsuccessful$/.test(suffix) && type === 'zset') {
+      v = value.map(([m, sc]) => [text(m), ms(sc, 'child failure ms')]);
     } else if ((suffix === 'waiting-children' || suffix === 'repeat') && type === 'zset') {
       v = sortByMember(value).map(([m, sc]) => [text(m), ms(sc, `${suffix} score`, { future: 10 * 86400000 })]);
     } else if (suffix === 'delayed' && type === 'zset') {
@@ -392,7 +404,8 @@ function normalise(raw, { queueName, t0, t1, markers = 'ignore', delayTargets = 
             e.delay = '=target';
           } else if (!seenActive.has(id) && job && job.timestamp !== undefined) {
             const n = Number(e.delay) - Number(job.timestamp);
-            e.delay = setFromNow(job, n, Number(e.delay), entryId) ? `entry+${job.delay}` : `timestamp+${n}`;
+            const fromNow = delaySetFromNow(job, n, Number(e.delay), entryId);
+            e.delay = fromNow !== undefined ? `entry+${fromNow}` : `timestamp+${n}`;
           } else {
             backoffs[id] = (backoffs[id] || 0) + 1;
             e.delay = backoffDue(e.delay, entryId, job, backoffs[id]) || ms(e.delay, 'delayed event due', { future: 10 * 86400000 });
@@ -433,10 +446,13 @@ function normalise(raw, { queueName, t0, t1, markers = 'ignore', delayTargets = 
 }
 
 // Dumps and normalises in one go.
-async function snapshotQueue(queueName, { t0, markers = 'ignore', prefix = 'bull', delayTargets } = {}) {
+// `textName` is the name replaced by `<queue>` in keys and values (the queue's own by
+// default): a scenario's other queues are named after its main queue, so normalising
+// that name makes their names and the keys that point across queues alike.
+async function snapshotQueue(queueName, { t0, markers = 'ignore', prefix = 'bull', delayTargets, textName } = {}) {
   const raw = await dumpQueue(queueName, { prefix });
   const t1 = Date.now();
-  return { raw, norm: normalise(raw, { queueName, t0, t1, markers, delayTargets }) };
+  return { raw, norm: normalise(raw, { queueName: textName || queueName, t0, t1, markers, delayTargets }) };
 }
 
 // ---------------------------------------------------------------------------

@@ -193,19 +193,19 @@ function createScope() {
   const { uniqueQueueName, cleanup } = require('./redis');
   const workers = [];
   const others = [];
-  const names = new Set();
+  const names = new Map(); // queue name -> key prefix
   const errors = [];
   const children = [];
   return {
     errors,
     queueName(prefix) {
       const n = uniqueQueueName(prefix);
-      names.add(n);
+      names.set(n, 'bull');
       return n;
     },
-    // Registers an existing queue name for cleanup.
-    track(name) {
-      names.add(name);
+    // Registers an existing queue name (under a key prefix) for cleanup.
+    track(name, keyPrefix = 'bull') {
+      names.set(name, keyPrefix);
       return name;
     },
     // opts.allowErrors: expected 'error' events are recorded but not reported.
@@ -237,9 +237,9 @@ function createScope() {
       } catch (err) {
         firstErr = firstErr || err;
       }
-      for (const n of names) {
+      for (const [n, keyPrefix] of names) {
         // eslint-disable-next-line no-await-in-loop
-        await cleanup(n);
+        await cleanup(n, keyPrefix);
       }
       names.clear();
       if (firstErr) throw firstErr;

@@ -41,6 +41,8 @@ export function bullmqObjectsAsOurs(
   events: bullmq.QueueEvents<Sent>,
   producer: bullmq.QueueEventsProducer,
   base: bullmq.QueueBase,
+  flows: bullmq.FlowProducer,
+  tree: bullmq.JobNode,
 ): void {
   const queues: Pick<OurQueue, Shared<OurQueue, TheirQueue, NotShared>> = queue;
   const workers: Pick<OurWorker, Shared<OurWorker, TheirWorker, NotShared>> = worker;
@@ -49,9 +51,13 @@ export function bullmqObjectsAsOurs(
   const listeners: Pick<OurEvents, Shared<OurEvents, typeof events, NotShared>> = events;
   const producers: Pick<bullrush.QueueEventsProducer, Shared<bullrush.QueueEventsProducer, typeof producer, NotShared>> = producer;
   const bases: Pick<bullrush.QueueBase, Shared<bullrush.QueueBase, typeof base, NotShared>> = base;
+  const flowProducers: Pick<bullrush.FlowProducer, Shared<bullrush.FlowProducer, typeof flows, NotShared>> = flows;
+  const flowJob: bullrush.FlowJob = { name: 'n', queueName: 'q', children: [{ name: 'c', queueName: 'q' }] };
+  const theirFlowJob: bullmq.FlowJob = flowJob;
+  const ourTree: bullrush.JobNode = tree;
   const keys: bullrush.QueueKeys = new bullmq.QueueKeys();
   const error: bullrush.ConnectionClosedError = new bullmq.ConnectionClosedError();
-  void [queues, workers, jobs, listeners, producers, bases, keys, error];
+  void [queues, workers, jobs, listeners, producers, bases, flowProducers, theirFlowJob, ourTree, keys, error];
 }
 
 export async function ourObjectsAsBullmqInterfaces(queue: OurQueue, worker: OurWorker, job: OurJob): Promise<void> {
@@ -85,7 +91,8 @@ export function valuesBothWays(
   void [jobsOptions, json, telemetry, workerOptions, keys, code];
 }
 // Every public member of BullMQ's classes is declared by bullrush's, but for those the
-// README's "Not exported" table names (Worker.processJob, Job.addJob, Job.toFlowEntry).
+// README's "Not exported" table names (Worker.processJob, Job.addJob, Job.toFlowEntry),
+// and FlowProducer's toKey and keys, which BullMQ 6.7 declares but never sets.
 type Missing<Ours, Theirs> = Exclude<keyof Theirs, keyof Ours | keyof EventEmitter>;
 type Equal<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export const nothingElseMissing: [
@@ -96,4 +103,5 @@ export const nothingElseMissing: [
   Equal<Missing<bullrush.QueueBase, bullmq.QueueBase>, never>,
   Equal<Missing<bullrush.QueueEventsProducer, bullmq.QueueEventsProducer>, never>,
   Equal<Missing<bullrush.QueueGetters, bullmq.QueueGetters>, never>,
-] = [true, true, true, true, true, true, true];
+  Equal<Missing<bullrush.FlowProducer, bullmq.FlowProducer>, 'toKey' | 'keys'>,
+] = [true, true, true, true, true, true, true, true];

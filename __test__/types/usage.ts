@@ -4,6 +4,7 @@
 
 import {
   DelayedError,
+  FlowProducer,
   Job,
   MetricsTime,
   Queue,
@@ -16,6 +17,8 @@ import {
 } from 'bullrush';
 import type {
   ConnectionOptions,
+  FlowJob,
+  JobNode,
   JobsOptions,
   JobState,
   Processor,
@@ -352,4 +355,57 @@ export async function events(): Promise<void> {
   await typedEvents.close();
   await queueEvents.close();
   await queue.close();
+}
+
+// Flows: a tree across queues, read back; a processor that waits for the children it adds.
+export async function flows(): Promise<void> {
+  const producer = new FlowProducer({ connection });
+  const flow: FlowJob = {
+    name: 'render',
+    queueName: 'renders',
+    data: { page: 1 },
+    opts: { priority: 2, parent: { id: 'book', queue: 'bull:books' } },
+    children: [
+      { name: 'resize', queueName: 'images', data: { url: 'a', width: 8 }, opts: { failParentOnFailure: true } },
+      {
+        name: 'layout',
+        queueName: 'layouts',
+        children: [{ name: 'font', queueName: 'fonts', opts: { ignoreDependencyOnFailure: true } }],
+      },
+    ],
+  };
+  const tree: JobNode = await producer.add(flow, {
+    queuesOptions: { images: { defaultJobOptions: { attempts: 3 } } },
+  });
+  const childIds: (string | undefined)[] = (tree.children ?? []).map((child) => child.job.id);
+  const [bulk] = await producer.addBulk([flow, { name: 'solo', queueName: 'renders' }]);
+  const read = await producer.getFlow({ id: tree.job.id!, queueName: 'renders', depth: 2, maxChildren: 10 });
+  const parentKey: string | undefined = read.children?.[0].job.parentKey;
+  void [childIds, bulk, parentKey];
+
+  const worker = new Worker<{ step: string }, number>(
+    'renders',
+    async (job, token) => {
+      if (job.data.step === 'start') {
+        const queue = new Queue('images', { connection });
+        await queue.add('resize', {}, { parent: { id: job.id!, queue: job.queueQualifiedName } });
+        await job.updateData({ step: 'wait' });
+        if (await job.moveToWaitingChildren(token!)) throw new WaitingChildrenError();
+      }
+      const values: { [key: string]: number } = await job.getChildrenValues<number>();
+      const ignored: { [key: string]: string } = await job.getIgnoredChildrenFailures();
+      const { processed, nextProcessedCursor } = await job.getDependencies({ processed: { count: 10 } });
+      const counts = await job.getDependenciesCount({ failed: true });
+      void [ignored, processed, nextProcessedCursor, counts.failed];
+      return Object.keys(values).length;
+    },
+    { connection },
+  );
+  const queue = new Queue('renders', { connection });
+  const page = await queue.getDependencies('book', 'processed', 0, 9);
+  const removed: number = await queue.removeOrphanedJobs(1000, 0);
+  await queue.remove('book', { removeChildren: false });
+  void [page.total, page.items[0]?.v, removed];
+  await worker.close();
+  await producer.close();
 }

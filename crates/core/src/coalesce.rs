@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::add::{add_answers, add_refused, AddAnswer};
 use crate::error::{Error, Result};
 use crate::options::NewJob;
 use crate::queue::QueueCore;
@@ -91,8 +92,7 @@ impl AddCoalescer {
             call,
             Box::new(move |reply| {
                 coalescer.send_next(&owner);
-                let ids = reply.and_then(crate::queue::added_ids);
-                answer(batch, ids);
+                answer(batch, reply.and_then(add_answers));
             }),
         );
     }
@@ -126,11 +126,12 @@ fn take_batch(state: &mut AddState) -> Vec<AddRequest> {
     state.waiting.drain(..n).collect()
 }
 
-fn answer(batch: Vec<AddRequest>, ids: Result<Vec<String>>) {
-    match ids {
-        Ok(ids) => {
-            for (request, id) in batch.into_iter().zip(ids) {
-                (request.reply)(Ok(id));
+fn answer(batch: Vec<AddRequest>, answers: Result<Vec<AddAnswer>>) {
+    match answers {
+        Ok(answers) => {
+            for (request, answer) in batch.into_iter().zip(answers) {
+                let result = answer.map_err(|code| add_refused(code, &request.job));
+                (request.reply)(result);
             }
         }
         Err(err) => {

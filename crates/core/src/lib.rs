@@ -6,6 +6,7 @@
 //! producers, workers and listeners can share queues with these.
 
 mod active_job;
+mod add;
 pub mod clean;
 pub mod clock;
 mod coalesce;
@@ -15,6 +16,7 @@ pub mod dedup;
 pub mod edit;
 pub mod error;
 pub mod events;
+pub mod flow;
 pub mod health;
 pub mod job;
 pub mod keys;
@@ -22,9 +24,11 @@ mod link;
 pub mod meta;
 pub mod metrics;
 pub mod options;
+pub mod orphans;
 pub mod processor;
 pub mod queue;
 pub mod ranges;
+pub mod removal;
 pub mod requeue;
 mod resp;
 mod scripts;
@@ -46,6 +50,7 @@ pub use metrics::{Metrics, MetricsKind, MetricsOptions};
 pub use options::{Backoff, JobOptions, KeepJobs, NewJob};
 pub use processor::{FnProcessor, JobError};
 pub use queue::{Defaults, Finished, Queue, QueueOptions, VERSION};
+pub use removal::Children;
 pub use requeue::FinishedState;
 pub use worker::{
     BatchOptions, Failure, Host, Limiter, NextJob, Outcome, Reporter, Settled, Worker, WorkerEvent,

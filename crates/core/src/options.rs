@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::dedup::Deduplication;
 use crate::error::{Error, Result};
+use crate::flow::ParentLink;
 
 /// The highest priority BullMQ accepts (2^21 - 1).
 pub const PRIORITY_LIMIT: i64 = 2_097_151;
@@ -20,7 +21,7 @@ const SHORT_KEYS: [(&str, &str); 6] = [
 ];
 
 /// Options this engine cannot honour yet; refusing them beats silently ignoring them.
-const UNSUPPORTED: [&str; 2] = ["repeat", "parent"];
+const UNSUPPORTED: [&str; 1] = ["repeat"];
 
 /// How a failed attempt's retry is delayed.
 #[derive(Debug, Clone, PartialEq)]
@@ -171,6 +172,8 @@ pub struct NewJob {
     pub lifo: bool,
     /// The deduplication the add asks for.
     pub dedup: Option<Deduplication>,
+    /// The job's parent, when it is a child.
+    pub parent: Option<ParentLink>,
 }
 
 /// What a producer's options may leave open, decided by the queue.
@@ -235,6 +238,7 @@ pub fn prepare_job(name: &str, data: &str, opts: &Value, ctx: AddContext) -> Res
             return Err(invalid("timeout must be a positive integer (ms)"));
         }
     }
+    let parent = ParentLink::from_options(opts)?;
     let stored = encode_opts(opts, backoff);
     Ok(NewJob {
         id,
@@ -246,6 +250,7 @@ pub fn prepare_job(name: &str, data: &str, opts: &Value, ctx: AddContext) -> Res
         priority,
         lifo,
         dedup,
+        parent,
     })
 }
 

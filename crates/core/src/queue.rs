@@ -7,6 +7,7 @@ use redis::{FromRedisValue, Value};
 use serde_json::Value as Json;
 use tokio::sync::OnceCell;
 
+use crate::add::stored_job;
 use crate::clock::Clock;
 use crate::coalesce::{AddCoalescer, AddReply, ADD_BATCH};
 use crate::connection::{Connection, ConnectionOptions, Shared};
@@ -15,7 +16,7 @@ use crate::job::{value_int, value_string, Job};
 use crate::keys::{JobState, QueueKeys};
 use crate::link::SocketReader;
 use crate::options::{prepare_job, AddContext, NewJob};
-use crate::scripts::{self, ScriptCall};
+use crate::scripts;
 
 /// The `version` a queue writes into its meta hash: BullMQ's `bullmq:<version>`, naming
 /// the BullMQ release whose Redis layout and behaviour this engine follows, so tools that
@@ -73,11 +74,6 @@ pub enum Defaults {
 /// Counts of jobs per state, in the order asked.
 pub type JobCounts = Vec<(String, i64)>;
 
-/// The ids an add script call answered with.
-pub(crate) fn added_ids(reply: Value) -> Result<Vec<String>> {
-    Vec::<String>::from_redis_value(reply).map_err(|e| Error::Redis(e.to_string()))
-}
-
 /// Whether and how a job has finished.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Finished {
@@ -104,12 +100,22 @@ impl QueueCore {
         connection: ConnectionOptions,
         clock: Arc<Clock>,
     ) -> Result<QueueCore> {
+        Self::on_connection(name, prefix, Arc::new(Connection::new(connection)), clock)
+    }
+
+    /// The parts of queue `name` using `conn`, which other handles may share.
+    pub fn on_connection(
+        name: &str,
+        prefix: &str,
+        conn: Arc<Connection>,
+        clock: Arc<Clock>,
+    ) -> Result<QueueCore> {
         validate_queue_name(name)?;
         Ok(QueueCore {
             name: name.to_string(),
             prefix: prefix.to_string(),
             keys: QueueKeys::new(prefix, name),
-            conn: Arc::new(Connection::new(connection)),
+            conn,
             clock,
         })
     }
@@ -159,50 +165,6 @@ impl QueueCore {
         .map_err(|e| self.conn.options().error(e))
     }
 
-    /// The script call that stores a batch of prepared jobs.
-    pub fn add_call<'a>(&self, jobs: impl ExactSizeIterator<Item = &'a NewJob>) -> ScriptCall {
-        let k = &self.keys;
-        let mut call = ScriptCall::new(&scripts::ADD_JOBS);
-        call.key(&k.wait)
-            .key(&k.active)
-            .key(&k.prioritized)
-            .key(&k.pc)
-            .key(&k.delayed)
-            .key(&k.events)
-            .key(&k.meta)
-            .key(&k.marker)
-            .key(&k.id)
-            .arg(&k.base)
-            .arg(jobs.len());
-        for job in jobs {
-            call.arg(job.id.as_deref().unwrap_or(""))
-                .arg(&job.name)
-                .arg(&job.data)
-                .arg(&job.opts)
-                .arg(job.timestamp)
-                .arg(job.delay)
-                .arg(job.priority)
-                .arg(if job.lifo { "1" } else { "0" });
-            match &job.dedup {
-                Some(d) => call
-                    .arg(&d.id)
-                    .arg(d.ttl.map(|t| t.to_string()).unwrap_or_default())
-                    .arg(d.mode()),
-                None => call.arg("").arg("").arg(""),
-            };
-        }
-        call
-    }
-
-    /// Stores a batch of prepared jobs in one script call; returns their ids.
-    pub async fn add_jobs(&self, jobs: &[&NewJob]) -> Result<Vec<String>> {
-        let reply = self
-            .conn
-            .invoke(&self.add_call(jobs.iter().copied()))
-            .await?;
-        added_ids(reply)
-    }
-
     /// Reads one job's hash.
     pub async fn get_job(&self, id: &str) -> Result<Option<Job>> {
         let reply: Value = self
@@ -243,6 +205,21 @@ impl Queue {
             opts.connection.clone(),
             opts.clock.clone(),
         )?;
+        Self::with_core(core, opts)
+    }
+
+    /// A handle on queue `name` over `conn`, a connection other handles share (closing
+    /// this handle closes it for them too).
+    pub(crate) fn on_connection(
+        name: &str,
+        opts: QueueOptions,
+        conn: Arc<Connection>,
+    ) -> Result<Queue> {
+        let core = QueueCore::on_connection(name, &opts.prefix, conn, opts.clock.clone())?;
+        Self::with_core(core, opts)
+    }
+
+    fn with_core(core: QueueCore, opts: QueueOptions) -> Result<Queue> {
         if !opts.default_job_options.is_object() && !opts.default_job_options.is_null() {
             return Err(Error::InvalidArgument(
                 "defaultJobOptions must be an object".into(),
@@ -447,12 +424,10 @@ impl Queue {
         let mut out = Vec::with_capacity(prepared.len());
         for chunk in prepared.chunks(ADD_BATCH) {
             let refs: Vec<&NewJob> = chunk.iter().collect();
-            let ids = self.inner.core.add_jobs(&refs).await?;
-            out.extend(
-                ids.into_iter()
-                    .zip(chunk.iter().cloned())
-                    .map(|(id, j)| stored_job(id, j)),
-            );
+            let answers = self.inner.core.add_jobs(&refs).await?;
+            for (answer, job) in answers.into_iter().zip(chunk.iter().cloned()) {
+                out.push(stored_job(answer?, job));
+            }
         }
         Ok(out)
     }
@@ -577,76 +552,6 @@ impl Queue {
             .await
     }
 
-    /// Removes every job that has not started, and delayed ones too when asked.
-    pub async fn drain(&self, delayed: bool) -> Result<i64> {
-        let k = self.keys();
-        let mut inv = scripts::DRAIN.prepare_invoke();
-        inv.key(&k.wait)
-            .key(&k.paused)
-            .key(&k.prioritized)
-            .key(&k.delayed)
-            .key(&k.repeat)
-            .arg(&k.base)
-            .arg(if delayed { "1" } else { "0" });
-        self.inner.core.invoke(&inv).await
-    }
-
-    /// Deletes the queue and all its jobs; refuses while jobs are active unless forced.
-    pub async fn obliterate(&self, force: bool, count: i64) -> Result<()> {
-        self.pause().await?;
-        let k = self.keys();
-        loop {
-            let mut inv = scripts::OBLITERATE.prepare_invoke();
-            inv.key(&k.meta)
-                .key(&k.active)
-                .key(&k.delayed)
-                .key(&k.repeat)
-                .key(&k.completed)
-                .key(&k.wait)
-                .key(&k.paused)
-                .key(&k.prioritized)
-                .key(&k.failed)
-                .arg(&k.base)
-                .arg(if force { "1" } else { "0" })
-                .arg(count.max(1));
-            match self.inner.core.invoke::<i64>(&inv).await? {
-                0 => return Ok(()),
-                1 => continue,
-                -1 => {
-                    return Err(Error::InvalidArgument(
-                        "Cannot obliterate non-paused queue".into(),
-                    ))
-                }
-                _ => {
-                    return Err(Error::InvalidArgument(
-                        "Cannot obliterate queue with active jobs".into(),
-                    ))
-                }
-            }
-        }
-    }
-
-    /// Removes a job that no worker holds; returns whether it was removed.
-    pub async fn remove(&self, id: &str) -> Result<bool> {
-        let k = self.keys();
-        let mut inv = scripts::REMOVE_JOB.prepare_invoke();
-        inv.key(&k.completed)
-            .key(&k.waiting_children)
-            .key(&k.delayed)
-            .key(&k.failed)
-            .key(&k.prioritized)
-            .key(&k.wait)
-            .key(&k.paused)
-            .key(&k.active)
-            .key(&k.events)
-            .key(&k.meta)
-            .key(&k.repeat)
-            .arg(&k.base)
-            .arg(id);
-        let code: i64 = self.inner.core.invoke(&inv).await?;
-        QueueCore::check_code(code, id, "removeJob", "active").map(|c| c == 1)
-    }
-
     /// Stores a job's progress (JSON text) and emits `progress`.
     pub async fn update_progress(&self, id: &str, progress: &str) -> Result<()> {
         let k = self.keys();
@@ -759,18 +664,4 @@ fn merge_options(defaults: &Json, opts: &Json) -> Json {
 /// Turns the id an add got into the stored job, for `reply`.
 fn stored_reply(job: NewJob, reply: Box<dyn FnOnce(Result<Job>) + Send>) -> AddReply {
     Box::new(move |id| reply(id.map(|id| stored_job(id, job))))
-}
-
-fn stored_job(id: String, job: NewJob) -> Job {
-    Job {
-        id,
-        name: job.name,
-        data: job.data,
-        opts: job.opts,
-        timestamp: job.timestamp,
-        delay: job.delay,
-        priority: job.priority,
-        deduplication_id: job.dedup.map(|d| d.id),
-        ..Job::default()
-    }
 }

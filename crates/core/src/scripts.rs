@@ -50,19 +50,43 @@ macro_rules! script {
     };
 }
 
-script!(ADD_JOBS, "add_jobs.lua");
+script!(ADD_JOBS, "add_jobs.lua", "parent.lua", "add.lua");
+script!(ADD_FLOW, "add_flow.lua", "parent.lua", "add.lua");
 script!(FETCH_JOBS, "fetch_jobs.lua", "fetch.lua");
-script!(FINISH_JOBS, "finish_jobs.lua", "fetch.lua", "metrics.lua");
+script!(
+    FINISH_JOBS,
+    "finish_jobs.lua",
+    "fetch.lua",
+    "metrics.lua",
+    "parent.lua"
+);
 script!(EXTEND_LOCKS, "extend_locks.lua");
 script!(MOVE_STALLED_JOBS, "move_stalled_jobs.lua");
 script!(PAUSE, "pause.lua");
 script!(RESUME, "resume.lua");
-script!(DRAIN, "drain.lua");
-script!(OBLITERATE, "obliterate.lua");
-script!(REMOVE_JOB, "remove_job.lua");
+script!(DRAIN, "drain.lua", "parent.lua", "remove.lua");
+script!(OBLITERATE, "obliterate.lua", "parent.lua", "remove.lua");
+script!(
+    REMOVE_JOB,
+    "remove_job.lua",
+    "parent.lua",
+    "remove_tree.lua"
+);
+script!(
+    REMOVE_UNPROCESSED_CHILDREN,
+    "remove_unprocessed_children.lua",
+    "parent.lua",
+    "remove_tree.lua"
+);
+script!(
+    REMOVE_CHILD_DEPENDENCY,
+    "remove_child_dependency.lua",
+    "parent.lua"
+);
+script!(MOVE_TO_WAITING_CHILDREN, "move_to_waiting_children.lua");
 script!(UPDATE_PROGRESS, "update_progress.lua");
 script!(ADD_LOG, "add_log.lua");
-script!(REPROCESS_JOB, "reprocess_job.lua");
+script!(REPROCESS_JOB, "reprocess_job.lua", "parent.lua");
 script!(GET_STATE, "get_state.lua");
 script!(JOB_FINISHED, "job_finished.lua");
 script!(MOVE_TO_DELAYED, "move_to_delayed.lua");
@@ -72,10 +96,12 @@ script!(UPDATE_DATA, "update_data.lua");
 script!(CHANGE_DELAY, "change_delay.lua");
 script!(CHANGE_PRIORITY, "change_priority.lua");
 script!(PROMOTE, "promote.lua");
-script!(CLEAN_JOBS, "clean_jobs.lua", "remove.lua");
-script!(MOVE_JOBS_TO_WAIT, "move_jobs_to_wait.lua");
+script!(CLEAN_JOBS, "clean_jobs.lua", "parent.lua", "remove.lua");
+script!(MOVE_JOBS_TO_WAIT, "move_jobs_to_wait.lua", "parent.lua");
 script!(GET_RANGES, "get_ranges.lua");
 script!(RATE_LIMIT_TTL, "rate_limit_ttl.lua");
+script!(GET_CHILDREN_PAGE, "get_children_page.lua");
+script!(REMOVE_ORPHANED_JOBS, "remove_orphaned_jobs.lua");
 
 /// A call of one of our scripts on the hot paths, sent as EVALSHA (and loaded on
 /// NOSCRIPT) by whichever connection carries it.

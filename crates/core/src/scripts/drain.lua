@@ -1,5 +1,7 @@
--- drain: removes every job that has not started (wait, legacy paused, prioritized and,
--- when asked, delayed), sparing each job scheduler's current iteration. Emits no events.
+-- drain: removes every job that has not started (wait, legacy paused, when asked delayed,
+-- then prioritized), sparing each job scheduler's current iteration. A removed child's
+-- parent goes too when it was the last pending child of a parent in this queue, or is
+-- released to its own queue's wait (see parent.lua). Emits no events.
 -- KEYS: 1 wait, 2 paused, 3 prioritized, 4 delayed, 5 repeat
 -- ARGV: 1 base key, 2 include delayed "1"/"0"
 -- Returns the number of jobs removed.
@@ -12,9 +14,7 @@ end
 local removed = 0
 
 local function dropJob(jobId)
-  local jobKey = baseKey .. jobId
-  releaseDedupKey(baseKey, jobKey, jobId)
-  deleteJobKeys(jobKey)
+  removeJob(baseKey, jobId)
   removed = removed + 1
 end
 
@@ -43,6 +43,6 @@ end
 
 drainList(KEYS[1])
 drainList(KEYS[2])
-drainSet(KEYS[3])
 if ARGV[2] == "1" then drainSet(KEYS[4]) end
+drainSet(KEYS[3])
 return removed

@@ -3,7 +3,8 @@
 -- delay (back to delayed for a backoff), wait (rate limited: back to the front of wait,
 -- the attempt not counted). Per job it leaves exactly what one BullMQ moveToFinished /
 -- retryJob / moveToDelayed / moveJobFromActiveToWait call would; the batch shares the commands
--- that can be shared (lock reads, active removal, set inserts).
+-- that can be shared (lock reads, active removal, set inserts). A finished child updates
+-- its parent (see parent.lua) before its own event, as BullMQ's moveToFinished does.
 -- KEYS: 1 wait, 2 active, 3 prioritized, 4 pc, 5 delayed, 6 events, 7 meta, 8 marker,
 --       9 stalled, 10 limiter, 11 completed, 12 failed
 -- ARGV: 1 base key, 2 now (ms), 3 lock token for fetched jobs, 4 lock duration (ms),
@@ -16,12 +17,15 @@
 --         keep limit ("" = 1000), attempts, delay ms (delay kind), lifo "1"/"0" (retry kind),
 --         attempts made with this one, deduplication id ("" = none)
 --   A completion under a lock trusts the last two (the lock holder is the only writer of
---   them); every other outcome reads them from the job hash.
+--   them) and reads only the parent key (a producer may link an active job to a parent);
+--   every other outcome reads them from the job hash.
 -- After a rate-limited job went back to wait, nothing is fetched while the limiter key
 -- lives (BullMQ's worker waits out its ttl), and rateLimitTtl is that ttl.
 -- Returns {codes, jobs, rateLimitTtl, nextDelayedDue}: codes[i] is 0 for a settled outcome
 -- or BullMQ's negative code (-1 missing job, -2 missing lock, -3 not active,
--- -4 pending dependencies, -6 lock mismatch, -9 failed children).
+-- -4 pending dependencies, -6 lock mismatch, -9 failed children). A completion refused
+-- for its children (-4, -9) stays with the worker, which fails it instead (as BullMQ's
+-- does), so no job is fetched in its place.
 local baseKey = ARGV[1]
 local nowText = ARGV[2]
 local now = tonumber(nowText)
@@ -112,9 +116,10 @@ local function releaseDedupOnFinish(deid, jobId)
   end
 end
 
--- Finished jobs kept in each target set, the keep policies met, and job keys to delete.
-local kept = {completed = {}, failed = {}}
-local policies = {completed = {}, failed = {}}
+-- Completed jobs kept (score, id, ...), the keep policies they met, and job keys to
+-- delete.
+local completedKept = {}
+local completedPolicies = {}
 local doomed = {}
 local readyMoved, delayedMoved, finished, rateLimited = false, false, false, false
 
@@ -128,6 +133,58 @@ local function dropJobKeys(jobKey)
   doomed[n + 6] = jobKey .. ":unsuccessful"
 end
 
+-- Removes the oldest finished jobs of a set beyond a keep policy: older than `keepAge`
+-- seconds (at most `keepLimit` of them), then all but the newest `keepCount`. Removed
+-- failed jobs leave their parent's pending children (completed ones already did when
+-- they completed).
+local function keepOnly(setKey, keepCount, keepAge, keepLimit)
+  local unlink = setKey == KEYS[12]
+  local function drop(id)
+    if unlink then unlinkFromParent(baseKey .. id, nil, false, baseKey) end
+    dropJobKeys(baseKey .. id)
+  end
+  if keepAge then
+    local old = rcall("ZREVRANGEBYSCORE", setKey, now - keepAge * 1000, "-inf", "LIMIT", 0, keepLimit)
+    for _, id in ipairs(old) do drop(id) end
+    if #old > 0 then rcall("ZREM", setKey, unpack(old)) end
+  end
+  if keepCount > 0 then
+    local extra = rcall("ZRANGE", setKey, 0, -(keepCount + 1))
+    for _, id in ipairs(extra) do drop(id) end
+    if #extra > 0 then rcall("ZREMRANGEBYRANK", setKey, 0, #extra - 1) end
+  end
+end
+
+-- Tells the parent of a finished child how it ended.
+local function updateParent(jobKey, kind, value, f)
+  if not f.parentKey then return end
+  if kind == "completed" then
+    childCompleted(jobKey, f.parentKey, value, nowText)
+  else
+    childFailed(jobKey, f.parent, value, nowText)
+  end
+end
+
+-- Keeps a finished job: completed ones join their set with the rest of the batch, a
+-- failed one at once with its removals by the keep policy, so a parent those removals
+-- release is announced before the failure, as in BullMQ.
+local function keepFinished(i, jobId, jobKey, kind, f)
+  local value, keepCount = arg(i, 3), tonumber(arg(i, 5))
+  local policy = (keepCount > 0 or arg(i, 6) ~= "")
+    and {keepCount, tonumber(arg(i, 6)), tonumber(arg(i, 7)) or 1000}
+  if kind == "completed" then
+    rcall("HSET", jobKey, "returnvalue", value, "finishedOn", nowText, "atm", f.made)
+    completedKept[#completedKept + 1] = nowText
+    completedKept[#completedKept + 1] = jobId
+    if policy then completedPolicies[keepCount .. "|" .. arg(i, 6) .. "|" .. arg(i, 7)] = policy end
+    return
+  end
+  rcall("ZADD", KEYS[12], nowText, jobId)
+  rcall("HSET", jobKey, "failedReason", value, "stacktrace", arg(i, 4), "finishedOn", nowText, "atm", f.made)
+  if f.defa then rcall("HDEL", jobKey, "defa") end
+  if policy then keepOnly(KEYS[12], policy[1], policy[2], policy[3]) end
+end
+
 local function finish(i, jobId, jobKey, kind, f)
   finished = true
   if f.deid then
@@ -136,22 +193,13 @@ local function finish(i, jobId, jobKey, kind, f)
   end
   local value = arg(i, 3)
   local attemptsMade = f.made
-  local keepCount = tonumber(arg(i, 5))
   local field = kind == "completed" and "returnvalue" or "failedReason"
-  if keepCount ~= 0 then
-    local set = kept[kind]
-    set[#set + 1] = nowText
-    set[#set + 1] = jobId
-    if kind == "failed" then
-      rcall("HSET", jobKey, "failedReason", value, "stacktrace", arg(i, 4), "finishedOn", nowText, "atm", attemptsMade)
-      if f.defa then rcall("HDEL", jobKey, "defa") end
-    else
-      rcall("HSET", jobKey, "returnvalue", value, "finishedOn", nowText, "atm", attemptsMade)
-    end
-    local policy = keepCount .. "|" .. arg(i, 6) .. "|" .. arg(i, 7)
-    if keepCount > 0 or arg(i, 6) ~= "" then policies[kind][policy] = {keepCount, tonumber(arg(i, 6)), tonumber(arg(i, 7)) or 1000} end
+  updateParent(jobKey, kind, value, f)
+  if tonumber(arg(i, 5)) ~= 0 then
+    keepFinished(i, jobId, jobKey, kind, f)
   else
     dropJobKeys(jobKey)
+    if f.parentKey then unlinkFromParent(jobKey, f.parentKey, false, baseKey) end
   end
   rcall("XADD", KEYS[6], "MAXLEN", "~", eventsLen(meta), "*", "event", kind, "jobId", jobId, field, value,
     "prev", "active")
@@ -199,29 +247,20 @@ local function backToWait(jobId, f)
   rateLimited = true
 end
 
-local function keepOnly(setKey, keepCount, keepAge, keepLimit)
-  if keepAge then
-    local old = rcall("ZREVRANGEBYSCORE", setKey, now - keepAge * 1000, "-inf", "LIMIT", 0, keepLimit)
-    for _, id in ipairs(old) do dropJobKeys(baseKey .. id) end
-    if #old > 0 then rcall("ZREM", setKey, unpack(old)) end
-  end
-  if keepCount > 0 then
-    local extra = rcall("ZRANGE", setKey, 0, -(keepCount + 1))
-    for _, id in ipairs(extra) do dropJobKeys(baseKey .. id) end
-    if #extra > 0 then rcall("ZREMRANGEBYRANK", setKey, 0, #extra - 1) end
-  end
-end
-
 -- The job facts settling needs: whether it exists, its deduplication id, `atm` with this
--- attempt, its priority and whether it holds a deferred failure.
+-- attempt, its priority, whether it holds a deferred failure, and its parent (key and
+-- `parent` JSON).
 local function jobFields(i)
+  local jobKey = baseKey .. arg(i, 0)
   if arg(i, 2) == "completed" and arg(i, 1) ~= "0" then
     local deid = arg(i, 12)
-    return {exists = true, deid = deid ~= "" and deid or nil, made = arg(i, 11)}
+    return {exists = true, deid = deid ~= "" and deid or nil, made = arg(i, 11),
+      parentKey = rcall("HGET", jobKey, "parentKey") or nil}
   end
-  local f = rcall("HMGET", baseKey .. arg(i, 0), "name", "deid", "atm", "priority", "defa")
+  local f = rcall("HMGET", jobKey, "name", "deid", "atm", "priority", "defa", "parentKey", "parent")
   return {exists = f[1] ~= false, deid = f[2] or nil, made = (tonumber(f[3]) or 0) + 1,
-    priority = tonumber(f[4]) or 0, defa = f[5] ~= false}
+    priority = tonumber(f[4]) or 0, defa = f[5] ~= false, parentKey = f[6] or nil,
+    parent = f[7] or nil}
 end
 
 local fields = {}
@@ -268,11 +307,8 @@ if ARGV[10] ~= "" then
   end
 end
 
-for _, kind in ipairs({"completed", "failed"}) do
-  local setKey = kind == "completed" and KEYS[11] or KEYS[12]
-  if #kept[kind] > 0 then rcall("ZADD", setKey, unpack(kept[kind])) end
-  for _, p in pairs(policies[kind]) do keepOnly(setKey, p[1], p[2], p[3]) end
-end
+if #completedKept > 0 then rcall("ZADD", KEYS[11], unpack(completedKept)) end
+for _, p in pairs(completedPolicies) do keepOnly(KEYS[11], p[1], p[2], p[3]) end
 if #waitBack > 0 then rcall("LPUSH", KEYS[1], unpack(waitBack)) end
 if #waitFront > 0 then rcall("RPUSH", KEYS[1], unpack(waitFront)) end
 for from = 1, #doomed, 6000 do
@@ -282,6 +318,9 @@ if readyMoved and not metaPausedOrMaxed(meta, KEYS[2]) then markReady(KEYS[8]) e
 if delayedMoved then markNextDelayed(KEYS[8], KEYS[5]) end
 
 local fetchCount = tonumber(ARGV[5])
+for i = 1, count do
+  if codes[i] == -4 or codes[i] == -9 then fetchCount = fetchCount - 1 end
+end
 local jobs, ttl, nextDue, blocked = {}, 0, 0, false
 if rateLimited then
   ttl = math.max(rcall("PTTL", KEYS[10]), 0)

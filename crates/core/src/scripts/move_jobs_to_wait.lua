@@ -11,26 +11,12 @@ local count = tonumber(ARGV[2])
 local ids = rcall("ZRANGEBYSCORE", KEYS[1], 0, ARGV[3], "LIMIT", 0, count)
 if #ids == 0 then return 0 end
 
--- A retried child is pending again for its parent (a parent that already left
--- waiting-children stays where it is).
-local function rejoinParent(jobKey, parentKey)
-  if not parentKey or rcall("EXISTS", parentKey) == 0 then return end
-  local settled
-  if stateName == "failed" then
-    settled = rcall("ZREM", parentKey .. ":unsuccessful", jobKey) == 1
-      or rcall("HDEL", parentKey .. ":failed", jobKey) == 1
-  else
-    settled = rcall("HDEL", parentKey .. ":processed", jobKey) == 1
-  end
-  if settled then rcall("SADD", parentKey .. ":dependencies", jobKey) end
-end
-
 if stateName ~= "delayed" then
   local result = stateName == "failed" and "failedReason" or "returnvalue"
   for _, jobId in ipairs(ids) do
     local jobKey = baseKey .. jobId
     rcall("HDEL", jobKey, "finishedOn", "processedOn", result)
-    rejoinParent(jobKey, rcall("HGET", jobKey, "parentKey"))
+    rejoinParent(jobKey, stateName)
   end
 end
 

@@ -1,4 +1,6 @@
 -- obliterate: deletes a paused queue and all its jobs, a bounded number of jobs per call.
+-- Parents of removed children are handled as drain does (see parent.lua); jobs waiting
+-- for children are left alone, as BullMQ leaves them.
 -- KEYS: 1 meta, 2 active, 3 delayed, 4 repeat, 5 completed, 6 wait, 7 paused,
 --       8 prioritized, 9 failed
 -- ARGV: 1 base key, 2 force "1"/"0", 3 how many jobs at most in this call
@@ -10,10 +12,8 @@ if ARGV[2] ~= "1" and rcall("LLEN", KEYS[2]) > 0 then return -2 end
 local budget = tonumber(ARGV[3])
 
 local function dropJob(jobId, withLock)
-  local jobKey = baseKey .. jobId
-  releaseDedupKey(baseKey, jobKey, jobId)
-  deleteJobKeys(jobKey)
-  if withLock then rcall("DEL", jobKey .. ":lock") end
+  if withLock then rcall("DEL", baseKey .. jobId .. ":lock") end
+  removeJob(baseKey, jobId)
 end
 
 local function dropFromList(key, withLock)

@@ -1,5 +1,6 @@
 -- reprocess_job: sends a completed or failed job back to wait to run again.
--- A job with a priority goes back to prioritized, any other to wait.
+-- A job with a priority goes back to prioritized, any other to wait; a child is pending
+-- again for its parent.
 -- KEYS: 1 job hash, 2 events, 3 completed or failed set, 4 wait, 5 meta, 6 active, 7 marker,
 --       8 prioritized, 9 priority counter
 -- ARGV: 1 job id, 2 lifo "1"/"0", 3 the state name ("completed" or "failed"),
@@ -14,6 +15,7 @@ if ARGV[5] == "1" then rcall("HDEL", KEYS[1], "ats") end
 local priority = tonumber(rcall("HGET", KEYS[1], "priority")) or 0
 enqueueReady(KEYS[4], KEYS[8], KEYS[9], ARGV[1], priority, ARGV[2] == "1")
 if not isPausedOrMaxed(KEYS[5], KEYS[6]) then markReady(KEYS[7]) end
+rejoinParent(KEYS[1], ARGV[3])
 rcall("XADD", KEYS[2], "MAXLEN", "~", eventsMaxLen(KEYS[5]), "*", "event", "waiting",
   "jobId", ARGV[1], "prev", ARGV[3])
 return 1

@@ -10,7 +10,7 @@ use std::time::Duration;
 use redis::Value;
 
 use super::fetcher::{parse_fetched, push_fetch_args};
-use super::outcome::{settle, Outcome, SettleKind, Settlement};
+use super::outcome::{settle, Failure, Outcome, SettleKind, Settlement};
 use super::{Phase, Report, RunState, Shared, WorkerEvent, WorkerOptions};
 use crate::error::{Error, Result};
 use crate::job::value_int;
@@ -274,15 +274,24 @@ fn apply(
         Some(Value::Array(codes)) => codes.iter().map(|c| value_int(c).unwrap_or(0)).collect(),
         _ => Vec::new(),
     };
-    let events = settlements
-        .iter()
-        .zip(codes.iter().chain(std::iter::repeat(&0)))
-        .filter_map(|(s, &code)| event_for(s, code, now))
-        .collect();
+    let mut events = Vec::with_capacity(settlements.len());
     let mut slots = Vec::with_capacity(settlements.len());
+    let mut refused = Vec::new();
     {
         let mut active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
-        for s in &settlements {
+        for (s, &code) in settlements
+            .iter()
+            .zip(codes.iter().chain(std::iter::repeat(&0)))
+        {
+            if let Some((outcome, error)) = refused_for_children(s, code) {
+                if let Some(job) = active.get_mut(&s.job_id, &s.token) {
+                    job.phase = Phase::Processing;
+                    refused.push((s.job_id.clone(), s.token.clone(), outcome));
+                    events.push(error);
+                }
+                continue;
+            }
+            events.extend(event_for(s, code, now));
             if let Some(job) = active.remove(&s.job_id, &s.token) {
                 slots.push(job._slot);
             }
@@ -308,8 +317,39 @@ fn apply(
     } else {
         shared.emit(events);
     }
+    if !refused.is_empty() {
+        shared.reporter.report_all(refused);
+    }
     let active = shared.active.lock().unwrap_or_else(|e| e.into_inner());
     shared.notify_if_idle(&active);
+}
+
+/// A completion Redis refused because of the job's children (-4 some are pending, -9 one
+/// failed it): as BullMQ's worker, the worker reports the error and the attempt fails
+/// with it instead, never retried for a failed child.
+fn refused_for_children(s: &Settlement, code: i64) -> Option<(Outcome, WorkerEvent)> {
+    if s.kind != SettleKind::Completed || !matches!(code, -4 | -9) {
+        return None;
+    }
+    let message = Error::script(code, &s.job_id, "moveToFinished", "active").to_string();
+    let unrecoverable = code == -9;
+    let class = if unrecoverable {
+        "UnrecoverableError"
+    } else {
+        "Error"
+    };
+    let error = WorkerEvent::Error {
+        message: message.clone(),
+        job_id: None,
+        token: None,
+    };
+    let failure = Outcome::Failed(Failure {
+        stack: Some(format!("{class}: {message}")),
+        message,
+        unrecoverable,
+        backoff_delay: None,
+    });
+    Some((failure, error))
 }
 
 /// Gives up on outcomes the server rejected: frees their slots (forgetting the `owed`
@@ -352,6 +392,7 @@ fn event_for(s: &Settlement, code: i64, now: i64) -> Option<WorkerEvent> {
                 _ => None,
             },
             job: s.unseen.clone(),
+            unrecoverable: s.unrecoverable,
         },
     })
 }

@@ -6,6 +6,7 @@ mod finisher;
 mod held;
 mod locks;
 mod manual;
+mod moves;
 mod options;
 mod outcome;
 mod slots;
@@ -52,6 +53,8 @@ pub enum WorkerEvent {
         delay: Option<i64>,
         /// The job, when the host never saw it (failed before processing).
         job: Option<Box<Job>>,
+        /// The failure was unrecoverable (BullMQ's `UnrecoverableError`).
+        unrecoverable: bool,
     },
     /// A fetch found the queue empty.
     Drained,
@@ -448,53 +451,6 @@ impl Worker {
     /// A queue handle on the worker's queue, for job operations (progress, logs).
     pub fn queue(&self) -> Queue {
         self.queue.clone()
-    }
-
-    /// Moves a job this worker processes to the delayed set until `timestamp` (ms),
-    /// without counting the attempt (BullMQ's `job.moveToDelayed`); the worker lets go
-    /// of it once its processor returns.
-    pub async fn move_to_delayed(&self, id: &str, token: &str, timestamp: i64) -> Result<()> {
-        self.moving(
-            id,
-            token,
-            self.queue.move_to_delayed(id, token, timestamp, false),
-        )
-        .await
-    }
-
-    /// Puts a job this worker processes back at the front of wait (BullMQ's
-    /// `job.moveToWait`); returns the rate limiter's remaining time in ms.
-    pub async fn move_to_wait(&self, id: &str, token: &str) -> Result<i64> {
-        self.moving(id, token, self.queue.move_to_wait(id, token))
-            .await
-    }
-
-    /// Runs a move of a held job out of active: no lock renewal meanwhile, and the job
-    /// stays held (its slot taken) until its processor reports.
-    async fn moving<T>(
-        &self,
-        id: &str,
-        token: &str,
-        op: impl std::future::Future<Output = Result<T>>,
-    ) -> Result<T> {
-        let held = self.set_phase(id, token, Phase::Processing, Phase::Moved);
-        let result = op.await;
-        if held && result.is_err() {
-            self.set_phase(id, token, Phase::Moved, Phase::Processing);
-        }
-        result
-    }
-
-    /// Changes the phase of a held job from `from` to `to`; false when not held so.
-    fn set_phase(&self, id: &str, token: &str, from: Phase, to: Phase) -> bool {
-        let mut active = self.shared.active.lock().unwrap_or_else(|e| e.into_inner());
-        match active.get_mut(id, token) {
-            Some(job) if job.phase == from => {
-                job.phase = to;
-                true
-            }
-            _ => false,
-        }
     }
 
     /// Connects, opening the named blocking connection at once so `getWorkers` lists the

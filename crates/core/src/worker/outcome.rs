@@ -79,6 +79,8 @@ pub(crate) struct Settlement {
     pub deduplication_id: Option<String>,
     /// The job, when it failed before the host saw it.
     pub unseen: Option<Box<crate::job::Job>>,
+    /// The failure may not be retried (BullMQ's `UnrecoverableError`).
+    pub unrecoverable: bool,
 }
 
 /// The facts about an active job that settling needs.
@@ -122,6 +124,7 @@ pub(crate) fn settle(
         attempts_made: info.attempts_made + 1,
         deduplication_id: info.deduplication_id.clone(),
         unseen: None,
+        unrecoverable: false,
     };
     let failure = match outcome {
         Outcome::Completed { returnvalue } => {
@@ -148,6 +151,7 @@ pub(crate) fn settle(
     };
     Some(Settlement {
         kind,
+        unrecoverable: failure.unrecoverable,
         stacktrace: stack_json(&info.stacktrace, failure.stack, info.opts.stack_trace_limit),
         value: failure.message,
         keep,

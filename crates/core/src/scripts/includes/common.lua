@@ -102,10 +102,11 @@ local function promoteDueJobs(baseKey, waitKey, prioritizedKey, pcKey, delayedKe
   return #due
 end
 
--- Deletes a job's hash and every key hanging off it (the lock is left to expire).
+-- Deletes a job's hash and every key hanging off it (the lock is left to expire);
+-- returns how many keys existed.
 local function deleteJobKeys(jobKey)
-  rcall("DEL", jobKey, jobKey .. ":logs", jobKey .. ":dependencies", jobKey .. ":processed",
-    jobKey .. ":failed", jobKey .. ":unsuccessful")
+  return rcall("DEL", jobKey, jobKey .. ":logs", jobKey .. ":dependencies",
+    jobKey .. ":processed", jobKey .. ":failed", jobKey .. ":unsuccessful")
 end
 
 -- Releases the deduplication id a removed or finished job owns.
