@@ -2,7 +2,8 @@
 
 // The README's first run, `npm run example` (examples/basic.js), finds its Redis the way
 // `npm test` does: the one at REDIS_URL when it answers, else a throwaway redis-server it
-// stops afterwards, else one line saying how to get a Redis (no stack trace).
+// stops afterwards, else one line saying how to get a Redis (no stack trace). The README's
+// sandbox and OpenTelemetry examples run and print what the README says.
 
 const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -16,11 +17,11 @@ const { freePort } = require('./helpers/util');
 
 const EXAMPLE = path.join(__dirname, '..', 'examples', 'basic.js');
 
-function runExample(env) {
+function runExample(env, example = EXAMPLE) {
   return new Promise((resolve) => {
     const childEnv = { ...process.env, ...env };
     delete childEnv.NODE_TEST_CONTEXT;
-    execFile(process.execPath, [EXAMPLE], { env: childEnv, timeout: 60000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [example], { env: childEnv, timeout: 60000 }, (err, stdout, stderr) => {
       resolve({ code: err ? err.code : 0, stdout, stderr });
     });
   });
@@ -64,5 +65,28 @@ describe('npm run example', { skip: isBullmqImpl && "bullrush's example" }, () =
     assert.equal(code, 1);
     assert.equal(stdout, '');
     assert.match(stderr, /^No Redis answers at redis:\/\/127\.0\.0\.1:\d+ and redis-server is not installed: start a Redis .* and set REDIS_URL, or install redis-server\.\n$/);
+  });
+});
+
+describe("the README's integration examples", { skip: isBullmqImpl && "bullrush's examples" }, () => {
+  const examples = path.join(__dirname, '..', 'examples');
+
+  test('examples/sandbox: the processor file runs in child processes, a bad job fails alone, the process exits', async () => {
+    const { code, stdout, stderr } = await runExample({ REDIS_URL: redisUrl }, path.join(examples, 'sandbox', 'main.js'));
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^job 1: 50%$/m);
+    assert.match(stdout, /^job 1: fibonacci\(25\) = 75025$/m);
+    assert.match(stdout, /^job 2 failed: n must be a natural number, got -1$/m);
+  });
+
+  test('examples/telemetry: add, process and complete spans, one trace', async () => {
+    const { code, stdout, stderr } = await runExample({ REDIS_URL: redisUrl }, path.join(examples, 'telemetry', 'main.js'));
+    assert.equal(code, 0, stderr);
+    const lines = stdout.trimEnd().split('\n');
+    assert.deepEqual(
+      lines.map((line) => line.replace(/ \([0-9a-f]{32}\)$/, '')),
+      ['add <queue>.double', '  process <queue>', '    complete <queue>'],
+    );
+    assert.equal(new Set(lines.map((line) => /\(([0-9a-f]{32})\)$/.exec(line)[1])).size, 1, 'one trace id');
   });
 });
