@@ -257,6 +257,29 @@ for (const mode of MODES) {
       assert.deepEqual(failed.failed, [], 'no failed event for a moved job');
     });
 
+    test("flows: a child sees its parent, a parent reads its children's values and counts", async (t) => {
+      const { s, name, outcomes: o } = setup(t, { useWorkerThreads });
+      const flows = s.add(new impl.FlowProducer({ connection }));
+      const tree = await flows.add({
+        name: 'parent',
+        queueName: name,
+        data: { mode: 'family' },
+        children: [1, 2].map((value) => ({ name: 'child', queueName: name, data: { mode: 'family', value } })),
+      });
+      const parent = await o.of(tree.job.id);
+      assert.equal(parent.state, 'completed');
+      const expected = {};
+      for (const child of tree.children) {
+        const { value } = await o.of(child.job.id);
+        assert.deepEqual(value.parent, { id: tree.job.id, queueKey: `bull:${name}` });
+        assert.equal(value.parentKey, `bull:${name}:${tree.job.id}`);
+        expected[`bull:${name}:${child.job.id}`] = value;
+      }
+      assert.deepEqual(parent.value.values, expected);
+      assert.equal(parent.value.counts.processed, 2);
+      assert.equal(parent.value.counts.unprocessed, 0);
+    });
+
     test('cancelJob aborts the signal the child gave its processor', async (t) => {
       const { queue, worker, outcomes: o } = setup(t, { useWorkerThreads });
       const active = nextEvent(worker, 'active');
