@@ -23,9 +23,11 @@ import type {
   JobState,
   Processor,
   QueueOptions,
+  SandboxedJob,
   WorkerOptions,
 } from 'bullrush';
 import { Redis } from 'ioredis';
+import { BullMQOtel } from 'bullmq-otel';
 
 interface ResizeData {
   url: string;
@@ -408,4 +410,32 @@ export async function flows(): Promise<void> {
   void [page.total, page.items[0]?.v, removed];
   await worker.close();
   await producer.close();
+}
+
+// Sandboxed processors (a file path or a file: URL, in processes or threads) and
+// OpenTelemetry through bullmq-otel.
+export async function sandboxedAndTraced(connection: ConnectionOptions): Promise<void> {
+  const telemetry = new BullMQOtel({ tracerName: 'images' });
+  const queue = new Queue<ResizeData>('images', { connection, telemetry });
+  await queue.add('resize', { url: 'a.png', width: 100 }, { telemetry: { omitContext: true } });
+  const inProcesses = new Worker<ResizeData, string>('images', `${__dirname}/resize.js`, {
+    connection,
+    concurrency: 4,
+    telemetry,
+    workerForkOptions: { env: { ...process.env, SHARP_CONCURRENCY: '1' } },
+  });
+  const inThreads = new Worker('images', new URL('file:///srv/app/resize.mjs'), {
+    connection,
+    useWorkerThreads: true,
+    workerThreadsOptions: { resourceLimits: { maxOldGenerationSizeMb: 256 } },
+  });
+  await Promise.all([inProcesses.close(), inThreads.close(), queue.close()]);
+}
+
+// What a processor file exports: a function of a sandboxed job.
+export default async function resize(job: SandboxedJob<ResizeData, string>, token?: string): Promise<string> {
+  await job.updateProgress(10);
+  job.log(`resizing ${job.data.url} to ${job.data.width} (${job.opts.attempts ?? 1} attempts, token ${token})`);
+  await job.updateData({ ...job.data, width: job.data.width * 2 });
+  return `${job.id}:${job.name}:${job.queueQualifiedName}`;
 }
