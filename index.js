@@ -50,6 +50,7 @@ const {
   getParentKey,
 } = require('./lib/utils');
 const { trace, withDetachedContext } = require('./lib/telemetry');
+const { traceOperations } = require('./lib/spans');
 const { Child } = require('./lib/sandbox/child');
 const { ChildPool } = require('./lib/sandbox/child-pool');
 const { ChildProcessor } = require('./lib/sandbox/child-processor');
@@ -71,6 +72,7 @@ const { version } = require('./package.json');
 Worker.RateLimitError = () => new RateLimitError();
 
 shareBaseMembers([Queue, Worker, QueueEvents]);
+traceOperations(Queue, Worker);
 adoptInstances(QueueBase, [Queue, Worker, QueueEvents]);
 adoptInstances(QueueGetters, [Queue]);
 
