@@ -281,6 +281,53 @@ describe(`telemetry spans with bullmq-otel (${implLabel})`, () => {
     });
   }
 
+  test("the Queue's and Worker's operations run in BullMQ's spans (names, kinds, attributes)", async (t) => {
+    const seen = [];
+    for (const side of sides) {
+      const { name, queue, worker } = setup(t, {
+        producer: side.lib,
+        consumer: side.lib,
+        processor: failing,
+        worker: { autorun: false },
+      });
+      const job = await queue.add('admin', { n: 1 });
+      await queue.updateJobProgress(job.id, 50);
+      await queue.pause();
+      await queue.resume();
+      await queue.rateLimit(10);
+      await queue.removeDeduplicationKey('dedup-key');
+      await queue.trimEvents(100);
+      await queue.promoteJobs({ count: 5 });
+      await queue.retryJobs({ count: 5, state: 'failed' });
+      await queue.clean(0, 10, 'completed');
+      await queue.drain(true);
+      await queue.remove(job.id);
+      await worker.rateLimit(10);
+      await worker.pause(true);
+      await worker.resume();
+      await worker.startStalledCheckTimer();
+      await worker.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      const operations = spansOf(name)
+        .filter((span) => !/^(add|process|moveStalledJobsToWait) /.test(span.name))
+        .map((span) => JSON.stringify(traceTree([span], idOf(span), name)));
+      seen.push([...new Set(operations)].sort().map((text) => JSON.parse(text)));
+    }
+    const [theirs, ours] = seen;
+    assert.deepEqual(ours, theirs);
+    assert.deepEqual(
+      theirs.map((span) => span.name),
+      [
+        'clean <queue>', 'close <queue>', 'close <queue>', 'drain <queue>', 'obliterate <queue>', 'pause <queue>',
+        'pause <queue>', 'promoteJobs <queue>', 'rateLimit <queue>', 'rateLimit <queue>', 'remove <queue>',
+        'removeDeduplicationKey <queue>', 'resume <queue>', 'resume <queue>', 'retryJobs <queue>',
+        'startStalledCheckTimer <queue>', 'trimEvents <queue>', 'updateJobProgress <queue>',
+      ],
+      "each operation's span, once for the Queue and once for the Worker where both have it",
+    );
+  });
+
   test('without the telemetry option: no span, and jobs carry no context', async (t) => {
     const { name, queue, worker } = setup(t, { processor: failing, telemetry: false });
     const job = await queue.add('plain', { n: 1 });
