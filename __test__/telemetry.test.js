@@ -15,6 +15,7 @@ const otel = require('@opentelemetry/api');
 const { BasicTracerProvider, SimpleSpanProcessor, InMemorySpanExporter } = require('@opentelemetry/sdk-trace-base');
 const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
 const { W3CTraceContextPropagator } = require('@opentelemetry/core');
+const { MeterProvider, MetricReader } = require('@opentelemetry/sdk-metrics');
 const { BullMQOtel } = require('bullmq-otel');
 
 const { bullmq, impl, sides, workerOpts, connection } = require('./helpers/sides');
@@ -25,16 +26,25 @@ const { createScope, FIXTURES } = require('./helpers/util');
 const exporter = new InMemorySpanExporter();
 const contextManager = new AsyncLocalStorageContextManager();
 
+// Reads the metrics recorded so far when asked (collect()).
+class OnDemandReader extends MetricReader {
+  async onForceFlush() {}
+  async onShutdown() {}
+}
+const metricReader = new OnDemandReader();
+
 before(() => {
   otel.trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
   otel.context.setGlobalContextManager(contextManager.enable());
   otel.propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  otel.metrics.setGlobalMeterProvider(new MeterProvider({ readers: [metricReader] }));
 });
 
 after(() => {
   otel.trace.disable();
   otel.context.disable();
   otel.propagation.disable();
+  otel.metrics.disable();
 });
 
 const SPAN_KIND = { INTERNAL: 0, PRODUCER: 3, CONSUMER: 4 };
@@ -76,13 +86,30 @@ function traceTree(spans, rootId, name) {
   return build(spans.find((span) => idOf(span) === rootId));
 }
 
+// The job metrics of queue `name` recorded so far: `<metric> <state> <job name>` → the
+// counter's value, or the histogram's count.
+async function jobMetricsOf(name) {
+  const { resourceMetrics } = await metricReader.collect();
+  const out = {};
+  for (const { metrics } of resourceMetrics.scopeMetrics) {
+    for (const metric of metrics) {
+      for (const point of metric.dataPoints) {
+        if (point.attributes['bullmq.queue.name'] !== name) continue;
+        const key = `${metric.descriptor.name} ${point.attributes['bullmq.job.state']} ${point.attributes['bullmq.job.name']}`;
+        out[key] = typeof point.value === 'number' ? point.value : point.value.count;
+      }
+    }
+  }
+  return out;
+}
+
 // A queue of `producer` and a worker of `consumer` (a processor function or file), both
-// with bullmq-otel; closed and removed afterwards.
+// with bullmq-otel (and its meter); closed and removed afterwards.
 function setup(t, { producer = impl, consumer = impl, processor, telemetry = true, worker: extra = {} } = {}) {
   const s = createScope();
   t.after(() => s.close());
   const name = s.queueName('otel');
-  const opts = telemetry ? { telemetry: new BullMQOtel({ tracerName: 'bullrush-test' }) } : {};
+  const opts = telemetry ? { telemetry: new BullMQOtel({ tracerName: 'bullrush-test', enableMetrics: true }) } : {};
   const queue = s.add(new producer.Queue(name, { connection, ...opts }));
   const worker =
     processor !== undefined && s.add(new consumer.Worker(name, processor, workerOpts({ name: 'otel-worker', ...opts, ...extra })));
@@ -326,6 +353,52 @@ describe(`telemetry spans with bullmq-otel (${implLabel})`, () => {
       ],
       "each operation's span, once for the Queue and once for the Worker where both have it",
     );
+  });
+
+  test("job metrics through bullmq-otel's meter: the same counts and durations as a BullMQ worker's", async (t) => {
+    const seen = [];
+    for (const consumer of sides) {
+      const { name, queue, worker } = setup(t, {
+        producer: bullmq,
+        consumer: consumer.lib,
+        processor: async (job, token) => {
+          if (job.name === 'later' && job.attemptsStarted === 1) {
+            await job.moveToDelayed(Date.now() + 50, token);
+            throw new bullmq.DelayedError();
+          }
+          return failing(job);
+        },
+      });
+      const jobs = await Promise.all([
+        queue.add('ok', { n: 1 }),
+        queue.add('flaky', { fail: true }, { attempts: 3, backoff: { type: 'fixed', delay: 30 } }),
+        queue.add('retried', { fail: true }, { attempts: 2 }),
+        queue.add('later', { n: 2 }),
+      ]);
+      await Promise.all(jobs.map((job) => finished(worker, job.id)));
+      seen.push(await waitFor(async () => {
+        const metrics = await jobMetricsOf(name);
+        return Object.keys(metrics).length === 14 && metrics;
+      }, 5000, { message: async () => JSON.stringify(await jobMetricsOf(name)) }));
+    }
+    const [theirs, ours] = seen;
+    assert.deepEqual(ours, theirs);
+    assert.deepEqual(theirs, {
+      'bullmq.jobs.completed completed ok': 1,
+      'bullmq.job.duration completed ok': 1,
+      'bullmq.jobs.delayed delayed flaky': 2,
+      'bullmq.job.duration delayed flaky': 2,
+      'bullmq.jobs.failed failed flaky': 1,
+      'bullmq.job.duration failed flaky': 1,
+      'bullmq.jobs.retried retried retried': 1,
+      'bullmq.job.duration retried retried': 1,
+      'bullmq.jobs.failed failed retried': 1,
+      'bullmq.job.duration failed retried': 1,
+      'bullmq.jobs.delayed delayed later': 1,
+      'bullmq.job.duration delayed later': 1,
+      'bullmq.jobs.completed completed later': 1,
+      'bullmq.job.duration completed later': 1,
+    });
   });
 
   test('without the telemetry option: no span, and jobs carry no context', async (t) => {

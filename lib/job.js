@@ -5,7 +5,7 @@
 
 const { binding, wait } = require('./native');
 const { describeFailure } = require('./failure');
-const { recordMove, failOperation } = require('./telemetry');
+const { recordMove, recordJobMetrics, failOperation } = require('./telemetry');
 
 /** The lock token to act with: BullMQ's '0' (no lock check) when none is given. */
 function lockOf(token) {
@@ -303,11 +303,13 @@ class Job {
     const child = opts.child ? `${opts.child.queue}:${opts.child.id}` : null;
     const lock = lockOf(token);
     const holder = this._holder();
-    return wait(
+    const moved = await wait(
       holder
         ? holder.moveToWaitingChildren(this.id, lock, child)
         : this._clocked().moveToWaitingChildren(this.id, lock, child),
     );
+    if (moved) this._recordMetrics('waiting-children');
+    return moved;
   }
 
   /**
@@ -349,13 +351,16 @@ class Job {
       holder ? holder.moveToDelayed(this.id, lock, ts) : this._clocked().moveToDelayed(this.id, lock, ts, false),
     );
     this.delay = Math.max(0, ts - Date.now());
+    this._recordMetrics('delayed');
   }
 
   /** Puts this active job back at the front of wait; resolves to the rate limiter's remaining ms. */
   async moveToWait(token) {
     const lock = lockOf(token);
     const holder = this._holder();
-    return wait(holder ? holder.moveToWait(this.id, lock) : this._native().moveToWait(this.id, lock));
+    const rateLimitTtl = await wait(holder ? holder.moveToWait(this.id, lock) : this._native().moveToWait(this.id, lock));
+    this._recordMetrics('waiting');
+    return rateLimitTtl;
   }
 
   /**
@@ -396,12 +401,22 @@ class Job {
     return retried ? undefined : nextJobData(settled.next, !delayed);
   }
 
-  // The telemetry span of a move made by hand (`complete`, `fail`, `retry`, `delay`), under
-  // the active context, when the queue or worker has the `telemetry` option.
+  // The `telemetry` option of the queue or worker this job came through, if any.
+  _telemetry() {
+    return this.queue && this.queue.opts ? this.queue.opts.telemetry : undefined;
+  }
+
+  // The telemetry span and metrics of a move made by hand (`complete`, `fail`, `retry`,
+  // `delay`), under the active context.
   _recordMove(operation, startTime) {
-    const telemetry = this.queue && this.queue.opts && this.queue.opts.telemetry;
+    const telemetry = this._telemetry();
     if (!telemetry) return;
     recordMove(telemetry, telemetry.contextManager.active(), this.queue.name, operation, startTime, this);
+  }
+
+  // The job metrics of a move to `state`, through the telemetry option's meter.
+  _recordMetrics(state) {
+    recordJobMetrics(this._telemetry(), this.queue && this.queue.name, this, state);
   }
 
   /** Extends this active job's lock by `duration` ms; 1 when extended, 0 when the token lost it. */

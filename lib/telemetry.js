@@ -3,7 +3,20 @@
 // BullMQ's telemetry helpers: spans through the `telemetry` option's tracer and context
 // manager (the interfaces `bullmq-otel` implements); without telemetry they only call back.
 
-const { SpanKind, TelemetryAttributes } = require('./enums');
+const { SpanKind, TelemetryAttributes, MetricNames } = require('./enums');
+
+/** The counter of each state a job reaches, as BullMQ counts them. */
+const STATE_COUNTERS = {
+  completed: MetricNames.JobsCompleted,
+  failed: MetricNames.JobsFailed,
+  delayed: MetricNames.JobsDelayed,
+  retried: MetricNames.JobsRetried,
+  waiting: MetricNames.JobsWaiting,
+  'waiting-children': MetricNames.JobsWaitingChildren,
+};
+
+/** The state a move span's operation leaves the job in. */
+const MOVE_STATES = { complete: 'completed', fail: 'failed', delay: 'delayed', retry: 'retried' };
 
 /**
  * Runs `callback(span, dstPropagationMetadata)` inside a span named `<operation>
@@ -45,11 +58,31 @@ function failOperation(event) {
 }
 
 /**
+ * BullMQ's job metrics through the `telemetry` option's meter, when it has one: the count
+ * of jobs reaching `state` and, for a job that was processed, how long since it started.
+ */
+function recordJobMetrics(telemetry, queueName, job, state) {
+  const meter = telemetry && telemetry.meter;
+  if (!meter) return;
+  const attributes = {
+    [TelemetryAttributes.QueueName]: queueName,
+    [TelemetryAttributes.JobName]: job.name,
+    [TelemetryAttributes.JobState]: state,
+  };
+  meter.createCounter(STATE_COUNTERS[state], { description: `Number of jobs ${state}`, unit: '1' }).add(1, attributes);
+  if (!job.processedOn) return;
+  meter
+    .createHistogram(MetricNames.JobDuration, { description: 'Job processing duration', unit: 'ms' })
+    .record(Date.now() - job.processedOn, attributes);
+}
+
+/**
  * Records the INTERNAL span `<operation> <queue>` of a job's move that began at `startTime`
  * (the engine settles moves in batches, so the span is made once the outcome is known),
- * as a child of `context`.
+ * as a child of `context`, and the job metrics of the state it moved to.
  */
 function recordMove(telemetry, context, queueName, operation, startTime, job) {
+  recordJobMetrics(telemetry, queueName, job, MOVE_STATES[operation]);
   const span = telemetry.tracer.startSpan(`${operation} ${queueName}`, { kind: SpanKind.INTERNAL, startTime }, context);
   span.setAttributes({
     [TelemetryAttributes.QueueName]: queueName,
@@ -119,4 +152,4 @@ function closeProcessSpan(span, job, event, entry) {
   });
 }
 
-module.exports = { trace, withDetachedContext, traceProcess, recordMove, failOperation };
+module.exports = { trace, withDetachedContext, traceProcess, recordMove, recordJobMetrics, failOperation };
