@@ -391,6 +391,21 @@ describe(`sandbox options (${implLabel})`, () => {
     assert.equal((await o.of(added.id)).value.env, 'from thread options');
   });
 
+  test(
+    'a child whose worker process dies (SIGKILL) ends at once instead of running on',
+    { skip: isBullmqImpl && "BullMQ's child runs its job to the end after its parent is gone" },
+    async (t) => {
+      const s = createScope();
+      t.after(() => s.close());
+      const parent = s.child(spawnFixture('sandbox-orphan.js', [s.queueName('sandbox-orphan')]));
+      const { pid } = await parent.waitMessage((m) => m.type === 'child', 15000);
+      assert.equal(alive(pid), true);
+      parent.kill('SIGKILL');
+      await parent.exited;
+      await waitFor(() => !alive(pid), 5000, { message: `child ${pid} still runs without its parent` });
+    },
+  );
+
   test('a child killed with SIGKILL while it works fails its job', async (t) => {
     const { queue, worker, outcomes: o } = setup(t);
     const active = nextEvent(worker, 'active');
