@@ -55,36 +55,51 @@ function sandbox(processFile, childPool) {
 // when the child exits first; `exiting` is set once the child says it is ending; `stop`
 // detaches from the child.
 function startRun(child, job, token, signal) {
-  let settle;
-  const outcome = new Promise((resolve, reject) => {
-    settle = { resolve, reject };
+  const run = { exiting: false };
+  run.outcome = new Promise((resolve, reject) => {
+    run.settle = { resolve, reject };
   });
-  let queue = Promise.resolve();
-  const inOrder = (step) => {
-    queue = queue.then(step).catch(settle.reject);
-  };
-  const run = { outcome, exiting: false };
-  const onMessage = (msg) => {
-    if (msg && msg.exiting) run.exiting = true;
-    inOrder(() => handleMessage(msg, child, job, settle));
-  };
-  const onExit = (code, signalCode) =>
-    inOrder(() => settle.reject(new Error(`Unexpected exit code: ${code} signal: ${signalCode}`)));
-  const onError = (err) => settle.reject(err);
-  const onAbort = () => child.send({ cmd: ChildCommand.Cancel, value: signal.reason }).catch(() => {});
-  child.on('message', onMessage);
-  child.on('exit', onExit);
-  child.on('error', onError);
-  child.send({ cmd: ChildCommand.Start, job: job.asJSONSandbox(), token }).catch(settle.reject);
-  if (signal && signal.aborted) onAbort();
-  else if (signal) signal.addEventListener('abort', onAbort, { once: true });
+  const inOrder = sequence(run.settle.reject);
+  const detach = listen(child, {
+    message: (msg) => {
+      if (msg && msg.exiting) run.exiting = true;
+      inOrder(() => handleMessage(msg, child, job, run.settle));
+    },
+    exit: (code, signalCode) =>
+      inOrder(() => run.settle.reject(new Error(`Unexpected exit code: ${code} signal: ${signalCode}`))),
+    error: (err) => run.settle.reject(err),
+  });
+  child.send({ cmd: ChildCommand.Start, job: job.asJSONSandbox(), token }).catch(run.settle.reject);
+  const unforward = forwardAbort(signal, child);
   run.stop = () => {
-    if (signal) signal.removeEventListener('abort', onAbort);
-    child.off('message', onMessage);
-    child.off('exit', onExit);
-    child.off('error', onError);
+    unforward();
+    detach();
   };
   return run;
+}
+
+/** A function running the steps given to it one after another; a failing step goes to `onError`. */
+function sequence(onError) {
+  let last = Promise.resolve();
+  return (step) => {
+    last = last.then(step).catch(onError);
+  };
+}
+
+/** Adds `handlers` (event name to listener) to `emitter`; the returned function removes them. */
+function listen(emitter, handlers) {
+  const entries = Object.entries(handlers);
+  for (const [event, handler] of entries) emitter.on(event, handler);
+  return () => entries.forEach(([event, handler]) => emitter.off(event, handler));
+}
+
+/** Tells the child to cancel (with the reason) when `signal` aborts; the returned function stops that. */
+function forwardAbort(signal, child) {
+  if (!signal) return () => {};
+  const onAbort = () => child.send({ cmd: ChildCommand.Cancel, value: signal.reason }).catch(() => {});
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
 }
 
 async function handleMessage(msg, child, job, settle) {
