@@ -382,6 +382,21 @@ describe(`sandbox options (${implLabel})`, () => {
     assert.equal((await o.of(added.id)).value.env, 'from fork options');
   });
 
+  test(
+    'a child process that dies before it loads the processor fails the job (no pipes: stdio ignore)',
+    { skip: isBullmqImpl && "BullMQ's pool waits for such a child forever: the job never ends" },
+    async (t) => {
+      const { queue, worker, outcomes: o } = setup(t, {
+        workerForkOptions: { execArgv: ['--no-such-flag'], stdio: 'ignore' },
+      });
+      const added = await queue.add('return', { mode: 'return', value: 1 });
+      const { state, err } = await o.of(added.id);
+      assert.equal(state, 'failed');
+      assert.equal(err.message, 'Error initializing child: Invalid Argument and signal null');
+      assert.equal(poolSize(worker), 0);
+    },
+  );
+
   test('workerThreadsOptions reach the worker thread (env)', async (t) => {
     const { queue, outcomes: o } = setup(t, {
       useWorkerThreads: true,

@@ -81,29 +81,31 @@ class Child extends EventEmitter {
   }
 
   _listen(spawned) {
-    spawned.on('exit', (exitCode, signalCode) => this._exited(spawned, exitCode, signalCode));
+    spawned.on('exit', (exitCode, signalCode) => this._exited(exitCode, signalCode));
     spawned.on('error', (...args) => this.emit('error', ...args));
     spawned.on('message', (...args) => this.emit('message', ...args));
     spawned.on('close', (...args) => this.emit('close', ...args));
+    // Nothing is emitted once the child has ended: every listener goes.
+    spawned.on(endEvent(this), () => {
+      spawned.removeAllListeners();
+      this.removeAllListeners();
+    });
     // Absent when the options ask for no pipes (stdio: 'ignore').
     if (spawned.stdout) spawned.stdout.pipe(process.stdout);
     if (spawned.stderr) spawned.stderr.pipe(process.stderr);
   }
 
-  // Nothing is emitted after `exit`: every listener goes.
-  _exited(spawned, exitCode, signalCode) {
+  _exited(exitCode, signalCode) {
     this._exitCode = exitCode;
     this._signalCode = signalCode === undefined ? null : signalCode;
     this._killed = true;
     this.emit('exit', exitCode, this._signalCode);
-    spawned.removeAllListeners();
-    this.removeAllListeners();
   }
 
   // Resolves once the child has imported the processor; rejects with its error, or when
-  // it ends first (a process: once its pipes have closed, so every message it sent is in).
+  // it ends first.
   async _loadProcessor() {
-    const ended = this.worker ? 'exit' : 'close';
+    const ended = endEvent(this);
     const loaded = new Promise((resolve, reject) => {
       const stop = () => {
         this.off('message', onMessage);
@@ -145,10 +147,10 @@ class Child extends EventEmitter {
     }
   }
 
-  /** Signals the child and resolves once it has exited; SIGKILL after `timeoutMs` if it has not. */
+  /** Signals the child and resolves once it has ended; SIGKILL after `timeoutMs` if it has not exited. */
   async kill(signal = 'SIGKILL', timeoutMs) {
     if (this.hasProcessExited()) return;
-    const exited = new Promise((resolve) => (this.childProcess || this.worker).once('exit', resolve));
+    const exited = new Promise((resolve) => (this.childProcess || this.worker).once(endEvent(this), resolve));
     this.killProcess(signal);
     const timer = Number.isFinite(timeoutMs) ? setTimeout(() => this._killIfAlive(), timeoutMs) : undefined;
     await exited;
@@ -162,6 +164,14 @@ class Child extends EventEmitter {
   hasProcessExited() {
     return this.exitCode !== null || !!this.signalCode;
   }
+}
+
+/**
+ * The event after which a child sends nothing more: a thread's `exit`; a process's
+ * `close`, once its pipes are shut too (its last messages may come after its `exit`).
+ */
+function endEvent(child) {
+  return child.worker ? 'exit' : 'close';
 }
 
 function initError(json) {
@@ -195,4 +205,4 @@ function freePort() {
   });
 }
 
-module.exports = { Child };
+module.exports = { Child, endEvent };

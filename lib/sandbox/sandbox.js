@@ -9,6 +9,7 @@
 
 const { ChildCommand, ParentCommand } = require('../enums');
 const { errorFromJSON } = require('./ipc');
+const { endEvent } = require('./child');
 
 /** Job methods a child calls without waiting for an answer. */
 const JOB_CALLS = {
@@ -52,7 +53,7 @@ function sandbox(processFile, childPool) {
 }
 
 // Starts `job` on `child`; `outcome` settles with the child's result or error, or fails
-// when the child exits first; `exiting` is set once the child says it is ending; `stop`
+// when the child ends first (after every message it sent); `exiting` is set once the child says it is ending; `stop`
 // detaches from the child.
 function startRun(child, job, token, signal) {
   const run = { exiting: false };
@@ -65,7 +66,7 @@ function startRun(child, job, token, signal) {
       if (msg && msg.exiting) run.exiting = true;
       inOrder(() => handleMessage(msg, child, job, run.settle));
     },
-    exit: (code, signalCode) =>
+    [endEvent(child)]: (code, signalCode) =>
       inOrder(() => run.settle.reject(new Error(`Unexpected exit code: ${code} signal: ${signalCode}`))),
     error: (err) => run.settle.reject(err),
   });
