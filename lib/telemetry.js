@@ -124,15 +124,17 @@ function traceProcess(worker, entry, work) {
           resolve(event);
         };
       });
-      Promise.resolve(work()).then(() => {
+      const reported = () => {
         reportedAt = Date.now();
-      });
+      };
+      Promise.resolve(work()).then(reported, reported);
       return settled.then((event) => closeProcessSpan(span, job, event, entry));
     },
     metadata,
   );
 }
 
+/** The move span's operation for the engine's event of a settled attempt. */
 function moveOperation(event) {
   return event.kind === 'completed' ? 'complete' : failOperation(event);
 }
