@@ -9,7 +9,7 @@ const assert = require('node:assert/strict');
 
 const { bullmq, impl, workerOpts, connection, sides } = require('./helpers/sides');
 const { newRedis } = require('./helpers/redis');
-const { createScope } = require('./helpers/util');
+const { createScope, nextEvent } = require('./helpers/util');
 
 const IMPL = sides[1].label;
 
@@ -68,6 +68,22 @@ describe(`manual processing (${IMPL})`, () => {
     assert.equal(stored.failedReason, 'second');
     assert.equal(stored.attemptsMade, 2);
     assert.equal(stored.stacktrace.length, 2);
+  });
+
+  test('startStalledCheckTimer on a worker that never ran: a job whose lock lapsed goes back to wait', { timeout: 20000 }, async (t) => {
+    const s = createScope();
+    t.after(() => s.close());
+    const name = s.queueName('manual-stalled');
+    const producer = s.add(new bullmq.Queue(name, { connection }));
+    const added = await producer.add('m', {});
+    // A BullMQ worker takes the job by hand and never renews its 500 ms lock.
+    const holder = s.add(new bullmq.Worker(name, null, workerOpts({ lockDuration: 500 })));
+    assert.equal((await holder.getNextJob('lapsing')).id, added.id);
+    const checker = s.add(new impl.Worker(name, null, workerOpts({ stalledInterval: 300 })));
+    const stalled = nextEvent(checker, 'stalled', { timeoutMs: 10000 });
+    await checker.startStalledCheckTimer();
+    assert.deepEqual(await stalled, [added.id, 'active']);
+    assert.equal(await producer.getJobState(added.id), 'waiting');
   });
 
   test('a wrong token is refused with BullMQ\'s message and leaves the job active', { timeout: 20000 }, async (t) => {

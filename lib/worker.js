@@ -177,7 +177,7 @@ class Worker extends EventEmitter {
    */
   async startStalledCheckTimer() {
     if (this.closing) return;
-    this._native.startStalledCheck();
+    await wait(this._native.startStalledCheck());
   }
 
   /** Runs one stalled-job check now: stalled jobs go back to wait (or fail), `stalled` is emitted for each. */

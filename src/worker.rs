@@ -352,9 +352,10 @@ impl NativeWorker {
         self.inner.wait_until_ready().await.map_err(js_error)
     }
 
-    /// Starts the periodic stalled-job check (for a worker taking jobs by hand).
+    /// Starts the periodic stalled-job check (for a worker taking jobs by hand); async so
+    /// that it runs on the runtime, which the check's task is spawned on.
     #[napi]
-    pub fn start_stalled_check(&self) {
+    pub async fn start_stalled_check(&self) {
         self.inner.start_stalled_check();
     }
 
