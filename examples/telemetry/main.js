@@ -36,14 +36,15 @@ async function main() {
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
-  printTree(exporter.getFinishedSpans());
+  const spans = exporter.getFinishedSpans();
+  printTree(spans, spans.find((span) => span.name.startsWith('add ')));
 }
 
-// Each span under its parent: add → process → complete.
-function printTree(spans, parentId, depth = 0) {
-  for (const span of spans.filter((s) => s.parentSpanContext?.spanId === parentId)) {
-    console.log(`${'  '.repeat(depth)}${span.name.replace(name, '<queue>')} (${span.spanContext().traceId})`);
-    printTree(spans, span.spanContext().spanId, depth + 1);
+// A span and, indented under it, its children: add → process → complete.
+function printTree(spans, span, depth = 0) {
+  console.log(`${'  '.repeat(depth)}${span.name.replace(name, '<queue>')} (${span.spanContext().traceId})`);
+  for (const child of spans.filter((s) => s.parentSpanContext?.spanId === span.spanContext().spanId)) {
+    printTree(spans, child, depth + 1);
   }
 }
 
