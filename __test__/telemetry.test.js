@@ -112,16 +112,26 @@ function setup(t, { producer = impl, consumer = impl, processor, telemetry = tru
   const opts = telemetry ? { telemetry: new BullMQOtel({ tracerName: 'bullrush-test', enableMetrics: true }) } : {};
   const queue = s.add(new producer.Queue(name, { connection, ...opts }));
   const worker =
-    processor !== undefined && s.add(new consumer.Worker(name, processor, workerOpts({ name: 'otel-worker', ...opts, ...extra })));
+    processor !== undefined &&
+    s.add(recordEndings(new consumer.Worker(name, processor, workerOpts({ name: 'otel-worker', ...opts, ...extra }))));
   return { s, name, queue, worker, opts };
 }
 
-// Resolves once `worker` has finished job `id` for good (completed, or failed with no retry left).
+// How each job a worker finished for good ended (completed, or failed with no retry left),
+// recorded from the worker's start, so a job finished before its add resolved counts too.
+const endings = new WeakMap();
+
+function recordEndings(worker) {
+  const ended = new Map();
+  endings.set(worker, ended);
+  worker.on('completed', (job) => ended.set(job.id, 'completed'));
+  worker.on('failed', (job) => job && job.finishedOn && ended.set(job.id, 'failed'));
+  return worker;
+}
+
+// Resolves with how `worker` finished job `id` for good.
 function finished(worker, id) {
-  return new Promise((resolve) => {
-    worker.on('completed', (job) => job.id === id && resolve('completed'));
-    worker.on('failed', (job) => job && job.id === id && job.finishedOn && resolve('failed'));
-  });
+  return waitFor(() => endings.get(worker).get(id), 10000, { message: `job ${id} never finished` });
 }
 
 async function failing(job) {
