@@ -15,6 +15,12 @@ pub fn system_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// How far below the current offset a reading may fall and still be taken for the same
+/// clock: a reading of the host's time arrives a little late (a thread hop, a busy event
+/// loop), so it understates the offset by that delay; a real change of the host's clock
+/// (a fake timer set back, a corrected skew) is larger.
+const LATE_READING_MS: i64 = 250;
+
 /// A host's clock: the system clock, shifted to the time the host last reported.
 #[derive(Debug, Default)]
 pub struct Clock {
@@ -27,10 +33,16 @@ impl Clock {
         system_ms() + self.offset_ms.load(Ordering::Relaxed)
     }
 
-    /// Takes `host_now` (the host's current time, in ms) as the time now.
+    /// Takes `host_now` (the host's current time, in ms) as the time now. A reading a
+    /// little below the current offset is taken for a late one and keeps the offset, so
+    /// the clock never runs behind the host's (a job processed before it was added).
     pub fn observe(&self, host_now: i64) {
-        self.offset_ms
-            .store(host_now - system_ms(), Ordering::Relaxed);
+        let reading = host_now - system_ms();
+        let current = self.offset_ms.load(Ordering::Relaxed);
+        if reading < current && current - reading <= LATE_READING_MS {
+            return;
+        }
+        self.offset_ms.store(reading, Ordering::Relaxed);
     }
 }
 
@@ -47,5 +59,15 @@ mod tests {
         assert!((1_000..2_000).contains(&now), "{now}");
         clock.observe(system_ms() + 60_000);
         assert!(clock.now() - system_ms() >= 59_000);
+    }
+
+    #[test]
+    fn a_late_reading_does_not_set_the_clock_back() {
+        let clock = Clock::default();
+        clock.observe(system_ms() - 40);
+        assert!(clock.now() >= system_ms());
+        clock.observe(system_ms() - 5_000);
+        let behind = system_ms() - clock.now();
+        assert!((4_000..6_000).contains(&behind), "{behind}");
     }
 }
