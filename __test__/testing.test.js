@@ -58,9 +58,12 @@ async function roundTrip(name, connection, opts = {}) {
 }
 
 /** Runs `node <args>` in `cwd`; answers { code, stdout, stderr }; fails if it runs past `timeoutMs`. */
+// (Without the test runner's NODE_TEST_CONTEXT, so a nested `node --test` reports as TAP.)
 function runNode(args, { cwd = ROOT, env = {}, timeoutMs = 30000 } = {}) {
+  const childEnv = { ...process.env, ...env };
+  delete childEnv.NODE_TEST_CONTEXT;
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { cwd, env: { ...process.env, ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
+    execFile(process.execPath, args, { cwd, env: childEnv, timeout: timeoutMs }, (err, stdout, stderr) => {
       resolve({ code: err ? (err.killed ? 'timeout' : err.code) : 0, stdout, stderr });
     });
   });
@@ -225,6 +228,15 @@ describe('bullrush/testing: a process using it exits by itself', () => {
         assert.equal(report.url, redisUrl);
       }
       assert.deepEqual(await queueKeys(report.name), []);
+    });
+  }
+
+  for (const [label, url] of [['the Redis at REDIS_URL', redisUrl], ['a redis-server of its own', '']]) {
+    test(`the README's node:test example (examples/node-test) passes and exits, on ${label}`, async () => {
+      const run = await runNode(['--test', path.join('examples', 'node-test', 'resize.test.js')], { env: { REDIS_URL: url } });
+      assert.equal(run.code, 0, `exit ${run.code}\n${run.stdout}\n${run.stderr}`);
+      assert.match(run.stdout, /^# pass 1$/m);
+      assert.match(run.stdout, /^# fail 0$/m);
     });
   }
 
