@@ -14,7 +14,7 @@ const net = require('node:net');
 const path = require('node:path');
 const { startTestRedis } = require('../testing');
 const { Queue, Worker, QueueEvents } = require('./helpers/impl');
-const { redisUrl, newRedis, queueKeys, uniqueQueueName, cleanup } = require('./helpers/redis');
+const { redisUrl, newRedis, queueKeys, uniqueQueueName, cleanup, waitFor } = require('./helpers/redis');
 const { FIXTURES } = require('./helpers/util');
 
 const ROOT = path.join(__dirname, '..');
@@ -230,6 +230,17 @@ describe('bullrush/testing: a process using it exits by itself', () => {
       assert.deepEqual(await queueKeys(report.name), []);
     });
   }
+
+  test('process.exit() without stop() takes its redis-server and directory down too', async () => {
+    const script =
+      "require('./testing').startTestRedis({ url: false }).then((r) => { console.log(JSON.stringify({ pid: r.pid, dir: r.dir })); process.exit(0); });";
+    const run = await runNode(['-e', script]);
+    assert.equal(run.code, 0, run.stderr);
+    const { pid, dir } = JSON.parse(run.stdout);
+    assert.ok(pid > 0, run.stdout);
+    assert.equal(fs.existsSync(dir), false, `${dir} still exists`);
+    await waitFor(() => !alive(pid), 5000, { message: `redis-server ${pid} still running` });
+  });
 
   for (const [label, url] of [['the Redis at REDIS_URL', redisUrl], ['a redis-server of its own', '']]) {
     test(`the README's node:test example (examples/node-test) passes and exits, on ${label}`, async () => {

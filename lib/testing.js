@@ -180,7 +180,13 @@ class TestRedis {
     this._server = server;
     this._queueNames = new Set();
     this._stopped = null;
-    this._killOnExit = () => server.child.kill('SIGKILL');
+    // A process that exits without stop() does not leave its redis-server or directory behind.
+    this._killOnExit = server
+      ? () => {
+          server.child.kill('SIGKILL');
+          fs.rmSync(server.dir, { recursive: true, force: true });
+        }
+      : null;
     if (server) process.once('exit', this._killOnExit);
   }
 
