@@ -107,6 +107,7 @@ describe('bullrush/testing: a redis-server of its own', () => {
     assert.equal(await listening(port), false, `something still listens on ${port}`);
     assert.equal(fs.existsSync(dir), false, `${dir} still exists`);
     await other.stop();
+    assert.equal(await other.cleanup(), 0);
     assert.throws(() => other.queueName(), /stopped/);
   });
 

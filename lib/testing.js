@@ -213,7 +213,8 @@ class TestRedis {
    */
   async cleanup() {
     const names = [...this._queueNames];
-    if (names.length === 0) return 0;
+    // A stopped server of its own has taken every key with it.
+    if (names.length === 0 || (this._server && this._stopped)) return 0;
     return withClient(this.connection, async (client) => {
       let deleted = 0;
       for (const name of names) {
