@@ -1,8 +1,8 @@
 'use strict';
 
-// The README's Next.js, Express, sandbox and OpenTelemetry sections show the files of the
-// apps and examples that apps/*.e2e.js and examples.test.js install and run, exactly as
-// they are: so their snippets work as written.
+// The README's Next.js, Express, sandbox, OpenTelemetry, bull-board and NestJS sections
+// show the files of the apps and examples that apps/*.e2e.js and examples.test.js install
+// and run, exactly as they are: so their snippets work as written.
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -17,6 +17,8 @@ const APPS = {
   Express: path.join(ROOT, 'examples', 'express'),
   'Sandboxed processors': path.join(ROOT, 'examples', 'sandbox'),
   OpenTelemetry: path.join(ROOT, 'examples', 'telemetry'),
+  'bull-board': path.join(ROOT, 'examples', 'bull-board'),
+  NestJS: path.join(ROOT, 'examples', 'nestjs'),
 };
 
 function section(title) {
