@@ -9,7 +9,7 @@ const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { installApp, disposePacks, startProcess, waitForHttp } = require('../helpers/apps');
-const { launchChromium } = require('../helpers/chromium');
+const { ensureChromium, launchChromium } = require('../helpers/chromium');
 const { implLabel } = require('../helpers/env');
 const { Queue, Worker } = require('../helpers/impl');
 const { connection, redisUrl, uniqueQueueName, cleanup } = require('../helpers/redis');
@@ -66,7 +66,7 @@ describe(`bull-board example with ${implLabel} as bullmq`, () => {
   }
 
   before(async () => {
-    [app] = await Promise.all([installApp(EXAMPLE), seed()]);
+    [app] = await Promise.all([installApp(EXAMPLE), seed(), ensureChromium()]);
     const port = await freePort();
     base = `http://127.0.0.1:${port}/ui`;
     server = startProcess(process.execPath, ['server.js'], {
