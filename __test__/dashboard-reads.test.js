@@ -1,9 +1,9 @@
 'use strict';
 
 // What dashboards read from a Queue beyond BullMQ's job API, as bull-board's BullMQAdapter
-// reads it: the number of job schedulers (its queue list shows it), and the Redis client
-// behind `getBackend()`, which it tells apart from an ioredis Cluster by a `nodes` method
-// before it reads INFO.
+// reads it: the number of job schedulers (its queue list shows it), the Redis client behind
+// `getBackend()`, which it tells apart from an ioredis Cluster by a `nodes` method before
+// it reads INFO, and a job serialised through `toJSON()` (the job its "add" answers).
 
 const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -45,4 +45,32 @@ describe('the client behind getBackend() on a single Redis', () => {
       assert.match(info, /^connected_clients:\d+/m);
     });
   }
+});
+
+describe("a job's toJSON, as bull-board serialises it", () => {
+  // What JSON keeps of a job, without what differs from run to run.
+  function shown(job) {
+    const { timestamp, queueQualifiedName, ...rest } = JSON.parse(JSON.stringify(job.toJSON()));
+    assert.equal(typeof timestamp, 'number');
+    assert.equal(typeof queueQualifiedName, 'string');
+    return rest;
+  }
+
+  async function jobsOf(lib, s) {
+    const queue = s.add(new lib.Queue(s.queueName('to-json'), { connection }));
+    const plain = await queue.add('plain', { a: 1 });
+    const delayed = await queue.add('delayed', { b: 2 }, { delay: 60000, priority: 3 });
+    const [bulk] = await queue.addBulk([{ name: 'bulk', data: { c: 3 } }]);
+    const read = await queue.getJob(plain.id);
+    return { plain: shown(plain), delayed: shown(delayed), bulk: shown(bulk), read: shown(read) };
+  }
+
+  test('added (add, addBulk) and read back (getJob): the same fields as BullMQ\'s', { timeout: 20000 }, async (t) => {
+    const s = createScope();
+    t.after(() => s.close());
+    const [expected, actual] = await Promise.all(sides.map((side) => jobsOf(side.lib, s)));
+    assert.deepEqual(actual, expected);
+    assert.equal('delay' in actual.plain, false, 'no delay option: no delay field (BullMQ leaves job.delay undefined)');
+    assert.equal(actual.plain.stacktrace, null);
+  });
 });
