@@ -42,8 +42,9 @@ async function installChromium() {
 async function launchChromium(appDir) {
   const executablePath = await ensureChromium();
   const { chromium } = require(path.join(appDir, 'node_modules', 'playwright-core'));
-  // --no-sandbox: chromium's sandbox refuses to run as root, which the test (and CI) may be.
-  return chromium.launch({ executablePath, headless: true, args: ['--no-sandbox'] });
+  // --no-sandbox: chromium's sandbox refuses to run as root, which the test (and CI) may be;
+  // --disable-dev-shm-usage: a container's small /dev/shm would crash its renderer.
+  return chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
 }
 
 module.exports = { ensureChromium, launchChromium };
