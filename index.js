@@ -78,8 +78,7 @@ adoptInstances(QueueGetters, [Queue]);
 
 // Job schedulers and repeatable jobs: not in the engine yet.
 markUnsupported(Queue, [
-  'upsertJobScheduler', 'getJobScheduler', 'getJobSchedulers', 'getJobSchedulersCount',
-  'removeJobScheduler',
+  'upsertJobScheduler', 'getJobScheduler', 'getJobSchedulers', 'removeJobScheduler',
 ]);
 markUnsupportedGetter(Queue, 'jobScheduler');
 markUnsupportedGetter(Worker, 'jobScheduler');

@@ -1,8 +1,8 @@
 'use strict';
 
-// The README's Next.js, Express, sandbox, OpenTelemetry and testing sections show the files of the
-// apps and examples that apps/*.e2e.js and examples.test.js install and run, exactly as
-// they are: so their snippets work as written.
+// The README's Next.js, Express, sandbox, OpenTelemetry, testing, bull-board and NestJS
+// sections show the files of the apps and examples that apps/*.e2e.js and examples.test.js
+// install and run, exactly as they are: so their snippets work as written.
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -19,6 +19,8 @@ const APPS = {
   OpenTelemetry: path.join(ROOT, 'examples', 'telemetry'),
   // Labelled with their paths from the repository's root: examples/jest, examples/node-test.
   'Testing your app': ROOT,
+  'bull-board': path.join(ROOT, 'examples', 'bull-board'),
+  NestJS: path.join(ROOT, 'examples', 'nestjs'),
 };
 
 function section(title) {

@@ -7,9 +7,11 @@
 #   5. the TypeScript type test (if __test__/types/tsconfig.json exists),
 #   6. the JS suite (node:test, one file at a time),
 #   7. the app tests (__test__/apps/*.e2e.js): example apps (Next.js, Express,
-#      Jest, ...) and the packed package, each installed from the npm registry
-#      into a temporary directory with the implementation under test as
-#      `bullmq`, built and run.
+#      Jest, bull-board, NestJS, the seed systems) and the packed package, each
+#      installed from the npm registry into a temporary directory with the
+#      implementation under test as `bullmq`, built and run (bull-board's in
+#      headless chromium: Debian's package, which the test installs with
+#      apt-get when it is missing and we are root).
 #
 # Environment:
 #   REDIS_URL            Redis to test against (default redis://127.0.0.1:6379)

@@ -31,6 +31,7 @@ pub mod ranges;
 pub mod removal;
 pub mod requeue;
 mod resp;
+pub mod schedulers;
 mod scripts;
 pub mod worker;
 pub mod workers;
