@@ -451,6 +451,7 @@ describe(`examples/intents with ${implLabel} as bullmq`, () => {
     LOCK_DURATION_MS: '10000',
     MAX_STALLED_COUNT: '2',
     FAILED_ALERT: '2',
+    CONFIRMATION_MS: '10',
   };
   const FULFILL = 'intent-fulfillment';
   const EXECUTE = 'blockchain-execution';
@@ -591,6 +592,34 @@ describe(`examples/intents with ${implLabel} as bullmq`, () => {
     assert.equal(queues[FULFILL].counts.failed, 2);
     assert.equal(queues[EXECUTE].counts.completed, 4);
     assert.deepEqual(queues[FULFILL].jobs.map((j) => j.id).sort(), ['fulfill-i6', 'fulfill-i7']);
+  });
+
+  test('a job whose process dies is found stalled and run by another worker', async () => {
+    const stalledEnv = { ...env, QUEUE_PREFIX: `${prefix}-stalled`, LOCK_DURATION_MS: '1000', STALLED_INTERVAL_MS: '300' };
+    const start = async (confirmationMs) => {
+      const port = await freePort();
+      const proc = startProcess(process.execPath, ['server.js'], { cwd: app.dir, env: { ...stalledEnv, PORT: String(port), CONFIRMATION_MS: confirmationMs } });
+      const url = `http://127.0.0.1:${port}`;
+      await waitForHttp(`${url}/health`, proc);
+      return { proc, url };
+    };
+    const metrics = async (url) => (await call(url, 'GET', `/queues/${EXECUTE}/metrics`)).body;
+    const first = await start('60000');
+    const second = { proc: null };
+    try {
+      await call(first.url, 'POST', '/intents', { intent: { id: 'stuck', amount: 1, to } });
+      await waitFor(async () => (await metrics(first.url)).active === 1, 10000);
+      process.kill(-first.proc.child.pid, 'SIGKILL');
+      await first.proc.exited;
+      Object.assign(second, await start('10'));
+      await waitFor(async () => (await metrics(second.url)).completed === 1, 15000, { message: () => second.proc.output() });
+      assert.match(second.proc.output(), new RegExp(`\\[${EXECUTE}\\] job execute-stuck stalled: back to waiting`));
+      assert.deepEqual(await second.proc.stop(), { code: 0, signal: null }, second.proc.output());
+    } finally {
+      await first.proc.stop();
+      await second.proc?.stop();
+      await dropPrefix(`${prefix}-stalled`);
+    }
   });
 
   test('server.js serves the API and exits on SIGTERM', async () => {

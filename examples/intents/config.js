@@ -7,6 +7,7 @@
 //   FULFILLMENT_BACKOFF_MS    2000    EXECUTION_BACKOFF_MS    5000  (exponential)
 //   MAX_STALLED_COUNT         3       STALLED_INTERVAL_MS     30000
 //   LOCK_DURATION_MS          30000
+//   CONFIRMATION_MS           how long a simulated transaction takes to confirm, 1000
 //   FAILED_ALERT              failed jobs from which the queues count as unhealthy, 100
 //   PORT                      3000
 
@@ -52,6 +53,7 @@ module.exports = {
     stalledInterval: num('STALLED_INTERVAL_MS', 30000),
     lockDuration: num('LOCK_DURATION_MS', 30000),
   },
+  confirmationMs: num('CONFIRMATION_MS', 1000),
   failedAlert: num('FAILED_ALERT', 100),
   port: num('PORT', 3000),
 };

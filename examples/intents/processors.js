@@ -49,12 +49,16 @@ function startProcessors(service) {
       // low, a gas spike): transient errors, retried with backoff.
       if (job.attemptsMade < (intent.failExecutions || 0)) throw new Error(`transaction reverted (attempt ${job.attemptsMade + 1})`);
       await job.updateProgress(50);
+      await new Promise((resolve) => setTimeout(resolve, config.confirmationMs)); // awaits the confirmation
       const txHash = `0x${crypto.createHash('sha256').update(`${intent.id}:${job.attemptsMade}`).digest('hex')}`;
       return { txHash, confirmations: 1 };
     },
     workerOptions(config.queues.execution),
   );
 
+  for (const worker of [fulfillment, execution]) {
+    worker.on('stalled', (jobId) => console.log(`[${worker.name}] job ${jobId} stalled: back to waiting`));
+  }
   return { fulfillment, execution };
 }
 
