@@ -255,12 +255,18 @@ describe(`examples/ingestion with ${implLabel} as bullmq`, () => {
     await waitFor(async () => (await queue.getQueueMetrics('reports')).completed === 1, 10000);
   });
 
-  test('a webhook is retried with its backoff until it is delivered', async () => {
+  test('a webhook is retried with its backoff (RETRY_DELAY_MS, then 5 times longer) until it is delivered', async () => {
     const events = queue.getQueueEvents('webhooks');
     await queueEventsReady(events, 'webhooks', { prefix });
+    const started = [];
+    events.on('active', ({ jobId }) => jobId === 'webhook-msg-1' && started.push(Date.now()));
     const job = await queue.enqueueWebhook({ tenantId: 't1', messageId: 'msg-1', eventType: 'calc.batch.completed', failAttempts: 2 });
     assert.deepEqual(await job.waitUntilFinished(events, 10000), { delivered: true, attempt: 3 });
     assert.equal((await queue.getJobStatus('webhooks', 'webhook-msg-1')).attemptsMade, 3);
+    await waitFor(() => started.length === 3, 5000, { message: () => JSON.stringify(started) });
+    // A failing attempt takes no time: the time between attempts is the backoff.
+    const waited = [started[1] - started[0], started[2] - started[1]];
+    assert.ok(waited[0] >= 35 && waited[1] >= 180, `attempts ${waited.join(' and ')} ms apart (40 and 200 expected)`);
   });
 
   test('a job that fails every attempt waits in the failed list until retried', async () => {
