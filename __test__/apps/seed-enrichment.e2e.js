@@ -29,7 +29,7 @@ describe(`examples/enrichment with ${implLabel} as bullmq`, () => {
     ENRICHMENT_RATE_MAX: '2',
     RATE_DURATION_MS: '1000',
     BACKOFF_MS: '40',
-    STEP_MS: '100',
+    STEP_MS: '200',
   };
   const alice = { 'x-user-id': 'alice' };
   const location = { latitude: 48.85, longitude: 2.35 };
@@ -166,6 +166,8 @@ describe(`examples/enrichment with ${implLabel} as bullmq`, () => {
     await jobWhen(id, 'active');
     assert.deepEqual(await worker.stop(), { code: 0, signal: null }, worker.output());
     assert.equal((await send('GET', `/api/jobs/${id}`)).body.job.status, 'completed');
+    // The job was still running when the signal came, and finished before the exit.
+    assert.match(worker.output(), new RegExp(`closing workers[\\s\\S]*\\[enrichment\\] ${id} completed`));
     assert.deepEqual(await api.stop(), { code: 0, signal: null }, api.output());
   });
 
