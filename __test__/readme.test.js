@@ -1,6 +1,6 @@
 'use strict';
 
-// The README's Next.js, Express, sandbox and OpenTelemetry sections show the files of the
+// The README's Next.js, Express, sandbox, OpenTelemetry and testing sections show the files of the
 // apps and examples that apps/*.e2e.js and examples.test.js install and run, exactly as
 // they are: so their snippets work as written.
 
@@ -17,6 +17,8 @@ const APPS = {
   Express: path.join(ROOT, 'examples', 'express'),
   'Sandboxed processors': path.join(ROOT, 'examples', 'sandbox'),
   OpenTelemetry: path.join(ROOT, 'examples', 'telemetry'),
+  // Labelled with their paths from the repository's root: examples/jest, examples/node-test.
+  'Testing your app': ROOT,
 };
 
 function section(title) {
