@@ -44,3 +44,15 @@ for (const [title, dir] of Object.entries(APPS)) {
     }
   });
 }
+
+test('README "Five production systems as examples" links each example, which has a README and a package.json', () => {
+  const links = [...section('Five production systems as examples').matchAll(/\]\((examples\/[\w-]+)\)/g)].map((m) => m[1]);
+  assert.deepEqual(links, ['examples/rebalance', 'examples/ingestion', 'examples/trading', 'examples/intents', 'examples/enrichment']);
+  for (const dir of links) {
+    for (const file of ['README.md', 'package.json', 'package-lock.json']) {
+      assert.ok(fs.existsSync(path.join(ROOT, dir, file)), `${dir}/${file}`);
+    }
+    const { dependencies } = JSON.parse(fs.readFileSync(path.join(ROOT, dir, 'package.json'), 'utf8'));
+    assert.equal(dependencies.bullmq, 'file:../..', `${dir} installs bullrush as bullmq`);
+  }
+});
