@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::dedup::Deduplication;
 use crate::error::{Error, Result};
-use crate::flow::ParentLink;
+use crate::parent::ParentLink;
 
 /// The highest priority BullMQ accepts (2^21 - 1).
 pub const PRIORITY_LIMIT: i64 = 2_097_151;

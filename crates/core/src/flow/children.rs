@@ -4,9 +4,9 @@
 
 use redis::Value;
 
-use super::parent::split_job_key;
 use crate::error::{Error, Result};
 use crate::job::{value_int, value_string, Job};
+use crate::parent::split_job_key;
 use crate::queue::{Queue, QueueCore};
 use crate::scripts;
 
