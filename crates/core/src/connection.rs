@@ -1,7 +1,7 @@
 //! Connection options and the connections a queue, worker or listener opens.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use redis::aio::{
@@ -11,6 +11,7 @@ use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, Value};
 
 use crate::error::{Error, Result};
 use crate::link::{Link, Reply, Request, SocketReader};
+use crate::retry::{self, Patience};
 use crate::scripts::ScriptCall;
 
 /// Where and how to reach Redis.
@@ -22,6 +23,8 @@ pub struct ConnectionOptions {
     pub password: Option<String>,
     pub db: i64,
     pub tls: Option<TlsOptions>,
+    /// How long a request waits for Redis while it is unreachable or not ready.
+    pub patience: Patience,
 }
 
 /// TLS settings for a `rediss://` connection, as Node's `tls.connect` takes them.
@@ -131,6 +134,7 @@ impl Default for ConnectionOptions {
             password: None,
             db: 0,
             tls: None,
+            patience: Patience::default(),
         }
     }
 }
@@ -172,6 +176,7 @@ impl ConnectionOptions {
             password,
             db,
             tls,
+            patience: Patience::default(),
         })
     }
 
@@ -255,14 +260,7 @@ pub(crate) fn connection_error(addr: &str, err: redis::RedisError) -> Error {
             message: err.to_string(),
         };
     }
-    Error::Redis(err.to_string())
-}
-
-/// Whether a command failed because the connection had already died (redis-rs reports a
-/// closed connection as a broken pipe). Sending it again on a fresh connection is what
-/// ioredis does with the commands in flight when it reconnects.
-pub(crate) fn connection_was_closed(err: &redis::RedisError) -> bool {
-    err.is_connection_dropped() && err.to_string().to_lowercase().contains("broken pipe")
+    Error::from(err)
 }
 
 fn non_empty(s: String) -> Option<String> {
@@ -329,6 +327,19 @@ pub struct Connection {
     /// Held while the manager is being opened, so only one caller opens it.
     opening: tokio::sync::Mutex<()>,
     closed: AtomicBool,
+    /// Whether a transient error was reported and no call has succeeded since.
+    outage: AtomicBool,
+    /// Where the errors of the object owning the connection are reported.
+    sink: OnceLock<ErrorSink>,
+}
+
+/// Receives the errors an object reports (its `error` event).
+pub struct ErrorSink(pub Box<dyn Fn(&Error) + Send + Sync>);
+
+impl std::fmt::Debug for ErrorSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ErrorSink")
+    }
 }
 
 /// Receives the reply to a script call or command.
@@ -358,6 +369,20 @@ async fn invoke_on<C: ConnectionLike + Send>(
             cmd.query_async(conn).await
         }
         other => other,
+    }
+}
+
+/// Returns once Redis has loaded its dataset (`INFO persistence` says `loading:0`).
+async fn wait_loaded<C: ConnectionLike + Send>(conn: &mut C) -> redis::RedisResult<()> {
+    loop {
+        let info: String = redis::cmd("INFO")
+            .arg("persistence")
+            .query_async(conn)
+            .await?;
+        if !retry::is_loading(&info) {
+            return Ok(());
+        }
+        tokio::time::sleep(retry::LOADING_POLL).await;
     }
 }
 
@@ -414,7 +439,48 @@ impl Connection {
             manager: RwLock::new(None),
             opening: tokio::sync::Mutex::new(()),
             closed: AtomicBool::new(false),
+            outage: AtomicBool::new(false),
+            sink: OnceLock::new(),
         }
+    }
+
+    /// Whether `close` was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Has the errors reported on this connection go to `sink`; false when one is set.
+    pub fn report_errors_to(&self, sink: ErrorSink) -> bool {
+        self.sink.set(sink).is_ok()
+    }
+
+    /// Whether `err` is news: any final error, and the first transient error of an
+    /// outage (which lasts until a call succeeds again).
+    pub fn is_news(&self, err: &Error) -> bool {
+        !err.is_transient() || !self.outage.swap(true, Ordering::AcqRel)
+    }
+
+    /// Reports `err` to the sink, unless it is an outage already reported.
+    pub fn report(&self, err: &Error) {
+        if !self.is_news(err) {
+            return;
+        }
+        tracing::warn!(addr = %self.addr, %err, "redis error");
+        if let Some(sink) = self.sink.get() {
+            (sink.0)(err);
+        }
+    }
+
+    /// Notes that a call succeeded: an outage is over.
+    pub fn recovered(&self) {
+        if self.outage.load(Ordering::Relaxed) {
+            self.outage.store(false, Ordering::Release);
+        }
+    }
+
+    /// How long requests wait for Redis, from the connection options.
+    pub fn patience(&self) -> Patience {
+        self.options.patience
     }
 
     /// Lets go of the shared connection: it closes once the commands in flight are done;
@@ -559,6 +625,9 @@ impl Connection {
                 tracing::debug!(%err, "CLIENT SETNAME not supported");
             }
         }
+        wait_loaded(&mut conn)
+            .await
+            .map_err(|e| self.options.error(e))?;
         Ok(conn)
     }
 }

@@ -19,9 +19,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+use crate::connection::{ConnectionOptions, ErrorSink};
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::queue::{Queue, QueueCore};
+use crate::retry::Patience;
 
 pub use batch::BatchOptions;
 use held::{ActiveJob, Held, Phase, Timer};
@@ -159,13 +161,10 @@ impl Shared {
         }
     }
 
+    /// Raises `err` as an `Error` event: every final error, and the first transient one
+    /// of an outage.
     fn emit_error(&self, err: &Error) {
-        tracing::warn!(queue = %self.core.name, %err, "worker error");
-        self.emit(vec![WorkerEvent::Error {
-            message: err.to_string(),
-            job_id: None,
-            token: None,
-        }]);
+        self.core.conn.report(err);
     }
 
     /// Raises `Ready` the first time the worker is connected.
@@ -367,6 +366,20 @@ impl Shared {
     }
 }
 
+/// Has the errors reported on the worker's connection raised as `Error` events.
+fn report_errors(shared: &Shared) {
+    let (host, reporter) = (shared.host.clone(), shared.reporter.clone());
+    let sink = ErrorSink(Box::new(move |err| {
+        let event = WorkerEvent::Error {
+            message: err.to_string(),
+            job_id: None,
+            token: None,
+        };
+        host.deliver(Vec::new(), vec![event], &reporter);
+    }));
+    shared.core.conn.report_errors_to(sink);
+}
+
 /// A worker: takes jobs from a queue and hands them to a host that processes them.
 pub struct Worker {
     shared: Arc<Shared>,
@@ -387,7 +400,10 @@ impl Worker {
         let core = Arc::new(QueueCore::new(
             name,
             &opts.prefix,
-            opts.connection.clone(),
+            ConnectionOptions {
+                patience: Patience::Unbounded,
+                ..opts.connection.clone()
+            },
             clock.clone(),
         )?);
         let queue = Queue::new(
@@ -420,6 +436,7 @@ impl Worker {
             blocking: tokio::sync::Mutex::new(None),
             announced: AtomicBool::new(false),
         });
+        report_errors(&shared);
         Ok(Worker {
             shared,
             queue,
