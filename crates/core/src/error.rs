@@ -266,7 +266,7 @@ mod tests {
         assert!(conn("Connection reset by peer (os error 104)").is_transient());
         assert!(!conn("Connection reset by peer (os error 104)").never_ran());
         for code in TRANSIENT_REPLIES {
-            let err = reply(&format!("{code}: the server cannot serve this now"));
+            let err = reply(&format!("{code} the server cannot serve this now"));
             assert!(err.is_transient(), "{code}");
             assert!(err.never_ran(), "{code}");
         }
