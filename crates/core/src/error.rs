@@ -106,9 +106,14 @@ impl Error {
         }
     }
 
-    /// Whether the error comes from an unreachable or lost connection.
+    /// Whether the error comes from an unreachable or lost connection (also when a
+    /// request gave up waiting for it).
     pub fn is_connection(&self) -> bool {
-        matches!(self, Error::Connection { .. })
+        match self {
+            Error::Connection { .. } => true,
+            Error::GaveUp { cause, .. } => cause.is_connection(),
+            _ => false,
+        }
     }
 
     /// Whether sending the same request again later may succeed: the connection failed

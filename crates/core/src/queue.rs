@@ -269,6 +269,13 @@ impl Queue {
         self.inner.core.conn.read_replies_with(reader)
     }
 
+    /// Has the queue's errors (a lost connection, once per outage) go to `sink`; false
+    /// when a sink is set already.
+    pub fn report_errors_to(&self, sink: impl Fn(&Error) + Send + Sync + 'static) -> bool {
+        let sink = crate::connection::ErrorSink(Box::new(sink));
+        self.inner.core.conn.report_errors_to(sink)
+    }
+
     /// Connects and writes the queue's meta (version, events length) once.
     pub async fn wait_until_ready(&self) -> Result<()> {
         self.inner
