@@ -9,11 +9,13 @@
 // fixtures/restart-*.js), and disturbs Redis twice while the producer adds: SHUTDOWN and
 // start again on the same dir and port; CLIENT KILL of every client; DEBUG SLEEP 3. The
 // workers append every processor call, completion and error to files of their own, read
-// here afterwards. A focused test has a finishing call answered with LOADING.
+// here afterwards. Focused tests: a finishing call answered with LOADING; an add whose
+// reply is lost; adds bounded by maxRetriesPerRequest and enableOfflineQueue: false.
 
 const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
+const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -21,6 +23,7 @@ const impl = require('./helpers/impl');
 const { PrivateRedis } = require('./helpers/private-redis');
 const { spawnFixture, sleep, withTimeout } = require('./helpers/util');
 const { uniqueQueueName } = require('./helpers/redis');
+const { isBullmqImpl } = require('./helpers/env');
 
 const ROUNDS = 80;
 const JOBS_PER_ROUND = 50;
@@ -237,5 +240,134 @@ describe('a finishing call answered with LOADING', () => {
     );
     assert.equal(state, 'completed');
     assert.deepEqual(calls, [job.id], 'run once');
+  });
+});
+
+/** A TCP proxy to `port` that, while `dropReplies` is set, drops the connection carrying a
+ * reply instead of passing the reply on (and clears the flag). */
+async function replyDroppingProxy(port) {
+  const sockets = new Set();
+  const proxy = { dropReplies: false, dropped: 0 };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    client.on('data', (chunk) => upstream.write(chunk));
+    upstream.on('data', (chunk) => {
+      if (!proxy.dropReplies) return client.write(chunk);
+      proxy.dropReplies = false;
+      proxy.dropped += 1;
+      client.destroy();
+      upstream.destroy();
+    });
+    for (const s of [client, upstream]) {
+      s.on('error', () => {});
+      s.on('close', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxy.port = server.address().port;
+  proxy.close = () => {
+    for (const s of sockets) s.destroy();
+    return new Promise((resolve) => server.close(resolve));
+  };
+  return proxy;
+}
+
+describe('an add whose reply is lost', { skip: isBullmqImpl && 'bullrush-only: ioredis sends it again blindly' }, () => {
+  test('is looked up before it is sent again: stored once, answered with its id', { timeout: 30000 }, async (t) => {
+    const redis = await PrivateRedis.create();
+    const proxy = await replyDroppingProxy(redis.port);
+    const name = uniqueQueueName('lost-reply');
+    const queue = new impl.Queue(name, { connection: { host: '127.0.0.1', port: proxy.port } });
+    t.after(async () => {
+      await queue.close();
+      await proxy.close();
+      await redis.dispose();
+    });
+    queue.on('error', () => {});
+    await queue.waitUntilReady();
+
+    proxy.dropReplies = true;
+    const job = await withTimeout(queue.add('one', { n: 1 }), 10000, 'the add never resolved');
+    assert.equal(proxy.dropped, 1, 'the reply was dropped');
+    proxy.dropReplies = true;
+    const bulk = await withTimeout(
+      queue.addBulk([1, 2, 3].map((n) => ({ name: 'bulk', data: { n } }))),
+      10000,
+      'the addBulk never resolved',
+    );
+    assert.equal(proxy.dropped, 2, 'the second reply was dropped');
+
+    const stored = await withClient(redis, async (c) => ({
+      counter: await c.get(`bull:${name}:id`),
+      waiting: await c.lrange(`bull:${name}:wait`, 0, -1),
+    }));
+    assert.deepEqual([job.id, ...bulk.map((j) => j.id)], ['1', '2', '3', '4']);
+    assert.equal(stored.counter, '4', 'each add stored once');
+    assert.deepEqual([...stored.waiting].sort(), ['1', '2', '3', '4']);
+  });
+});
+
+describe('adds while Redis is unreachable, bounded by the connection options', { skip: isBullmqImpl && 'bullrush messages' }, () => {
+  const deadPort = async () => {
+    const redis = await PrivateRedis.create();
+    const { port } = redis;
+    await redis.dispose();
+    return port;
+  };
+
+  test('maxRetriesPerRequest: 1 gives up after about a second, naming the option and the cause', { timeout: 20000 }, async (t) => {
+    const port = await deadPort();
+    const queue = new impl.Queue(uniqueQueueName('max-retries'), {
+      connection: { host: '127.0.0.1', port, maxRetriesPerRequest: 1 },
+    });
+    t.after(() => queue.close());
+    const errors = [];
+    queue.on('error', (err) => errors.push(err.message));
+    const started = Date.now();
+    const err = await withTimeout(queue.add('x', {}).then(() => null, (e) => e), 10000, 'the add never gave up');
+    const waited = Date.now() - started;
+    assert.ok(err, 'the add was rejected');
+    assert.equal(err.name, 'MaxRetriesPerRequestError');
+    assert.match(err.message, /max retries per request limit \(which is 1\)/);
+    assert.match(err.message, new RegExp(`ECONNREFUSED 127\\.0\\.0\\.1:${port}`));
+    assert.ok(waited >= 900, `waited ${waited} ms`);
+    assert.equal(errors.length, 1, `one error event for the outage: ${JSON.stringify(errors)}`);
+  });
+
+  test('enableOfflineQueue: false refuses at once, naming the option and the cause', { timeout: 20000 }, async (t) => {
+    const port = await deadPort();
+    const queue = new impl.Queue(uniqueQueueName('offline'), {
+      connection: { host: '127.0.0.1', port, enableOfflineQueue: false },
+    });
+    t.after(() => queue.close());
+    queue.on('error', () => {});
+    const started = Date.now();
+    const err = await withTimeout(queue.add('x', {}).then(() => null, (e) => e), 5000, 'the add never gave up');
+    assert.ok(err, 'the add was rejected');
+    assert.match(err.message, /enableOfflineQueue options is false/);
+    assert.match(err.message, new RegExp(`ECONNREFUSED 127\\.0\\.0\\.1:${port}`));
+    assert.ok(Date.now() - started < 1000, 'no waiting');
+  });
+
+  test('the defaults wait: an add made while Redis is down succeeds once it is up', { timeout: 30000 }, async (t) => {
+    const redis = await PrivateRedis.create();
+    const name = uniqueQueueName('waits');
+    const queue = new impl.Queue(name, { connection: { host: '127.0.0.1', port: redis.port } });
+    t.after(async () => {
+      await queue.close();
+      await redis.dispose();
+    });
+    queue.on('error', () => {});
+    await queue.waitUntilReady();
+    await redis.kill();
+    const adding = queue.add('x', { n: 1 });
+    await sleep(1500);
+    await redis.start();
+    const job = await withTimeout(adding, 10000, 'the add never resolved');
+    assert.equal(await queue.getJobState(job.id), 'waiting');
   });
 });

@@ -103,7 +103,7 @@ impl AddCoalescer {
     /// Stores `batch` after its call failed with the transient `err`, from the runtime;
     /// the adds made meanwhile wait behind it, so they keep their order.
     fn send_again(self: Arc<Self>, core: Arc<QueueCore>, batch: Vec<AddRequest>, err: Error) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        let Some(runtime) = core.conn.runtime() else {
             self.send_next(&core);
             return answer(batch, Err(err));
         };

@@ -331,6 +331,9 @@ pub struct Connection {
     outage: AtomicBool,
     /// Where the errors of the object owning the connection are reported.
     sink: OnceLock<ErrorSink>,
+    /// The runtime the connection was first used from, for work a reply handed to
+    /// another thread (an embedder's event loop) starts.
+    runtime: OnceLock<tokio::runtime::Handle>,
 }
 
 /// Receives the errors an object reports (its `error` event).
@@ -441,7 +444,24 @@ impl Connection {
             closed: AtomicBool::new(false),
             outage: AtomicBool::new(false),
             sink: OnceLock::new(),
+            runtime: OnceLock::new(),
         }
+    }
+
+    /// Notes the runtime the caller runs in (once), for `spawn`.
+    fn note_runtime(&self) -> Option<tokio::runtime::Handle> {
+        let current = tokio::runtime::Handle::try_current().ok();
+        if let Some(handle) = &current {
+            self.runtime.get_or_init(|| handle.clone());
+        }
+        current
+    }
+
+    /// The runtime to start work on: the caller's, else the one the connection was used
+    /// from (for a reply handed to another thread, such as an embedder's event loop).
+    pub fn runtime(&self) -> Option<tokio::runtime::Handle> {
+        let current = tokio::runtime::Handle::try_current().ok();
+        current.or_else(|| self.runtime.get().cloned())
     }
 
     /// Whether `close` was called.
@@ -521,6 +541,7 @@ impl Connection {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
+        self.note_runtime();
         if let Some(link) = &self.link {
             link.connect().await.map_err(|e| self.options.error(e))?;
             return Ok(Shared::Link(link.clone(), self.options.db));
@@ -562,7 +583,7 @@ impl Connection {
             }
             return link.send_soon(Request::one(call.packed(), Some(call.lua()), mapped));
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        let Some(runtime) = self.note_runtime() else {
             return reply(Err(Error::Closed));
         };
         let conn = self.clone();

@@ -117,7 +117,7 @@ impl Finisher {
         err: Error,
     ) {
         shared.emit_error(&err);
-        let runtime = tokio::runtime::Handle::try_current().ok();
+        let runtime = shared.core.conn.runtime();
         let Some(runtime) = runtime.filter(|_| err.is_transient()) else {
             release(&shared, &settlements, owed);
             return self.send_next(&shared, true);
