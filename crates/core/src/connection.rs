@@ -1,6 +1,6 @@
 //! Connection options and the connections a queue, worker or listener opens.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
@@ -329,6 +329,8 @@ pub struct Connection {
     closed: AtomicBool,
     /// Whether a transient error was reported and no call has succeeded since.
     outage: AtomicBool,
+    /// How many outages were reported.
+    outages: AtomicU64,
     /// Where the errors of the object owning the connection are reported.
     sink: OnceLock<ErrorSink>,
     /// The runtime the connection was first used from, for work a reply handed to
@@ -443,6 +445,7 @@ impl Connection {
             opening: tokio::sync::Mutex::new(()),
             closed: AtomicBool::new(false),
             outage: AtomicBool::new(false),
+            outages: AtomicU64::new(0),
             sink: OnceLock::new(),
             runtime: OnceLock::new(),
         }
@@ -477,7 +480,20 @@ impl Connection {
     /// Whether `err` is news: any final error, and the first transient error of an
     /// outage (which lasts until a call succeeds again).
     pub fn is_news(&self, err: &Error) -> bool {
-        !err.is_transient() || !self.outage.swap(true, Ordering::AcqRel)
+        if !err.is_transient() {
+            return true;
+        }
+        let news = !self.outage.swap(true, Ordering::AcqRel);
+        if news {
+            self.outages.fetch_add(1, Ordering::AcqRel);
+        }
+        news
+    }
+
+    /// How many outages were reported so far: a connection opened before the count
+    /// last changed may have died in the outage.
+    pub fn outages(&self) -> u64 {
+        self.outages.load(Ordering::Acquire)
     }
 
     /// Reports `err` to the sink, unless it is an outage already reported.

@@ -31,6 +31,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
     let mut blocking: Option<MultiplexedConnection> = None;
     let mut retry_delay = Duration::from_millis(100);
     let mut retry = Retry::new(Patience::Unbounded);
+    let mut seen_outages = shared.core.conn.outages();
     let mut connected = false;
     loop {
         let current = *state.borrow_and_update();
@@ -87,6 +88,13 @@ pub(super) async fn run(shared: Arc<Shared>) {
         if fetched.rate_limit_ttl > 0 {
             shared.limit(fetched.rate_limit_ttl);
             continue;
+        }
+        // After an outage the blocking connection is most likely dead too: a new one is
+        // opened, rather than found dead (and reported) once Redis is back.
+        let outages = shared.core.conn.outages();
+        if outages != seen_outages {
+            seen_outages = outages;
+            blocking = None;
         }
         let waited = tokio::select! {
             r = wait_for_marker(&shared, &mut blocking, fetched.next_due) => r,
