@@ -472,7 +472,7 @@ impl Worker {
 
     /// Connects, opening the named blocking connection at once so `getWorkers` lists the
     /// worker before it runs (as BullMQ's worker connects when created); raises `Ready`
-    /// the first time.
+    /// the first time. While Redis is unreachable it waits (raising one `Error`).
     pub async fn wait_until_ready(&self) -> Result<()> {
         if self.is_closed.load(Ordering::SeqCst) {
             return Err(Error::Closed);
@@ -480,7 +480,8 @@ impl Worker {
         if self.shared.announced.load(Ordering::SeqCst) {
             return self.shared.core.conn().await.map(|_| ());
         }
-        self.shared.connect().await?;
+        let conn = &self.shared.core.conn;
+        crate::retry::retrying(conn, Patience::Unbounded, || self.shared.connect()).await?;
         self.shared.announce_ready();
         Ok(())
     }
