@@ -111,7 +111,7 @@ impl QueueCore {
         let mut maybe_stored = !err.never_ran();
         let mut err = err;
         loop {
-            conn.report(&err);
+            conn.outages.report(&err);
             retry.wait(conn, err).await?;
             let attempt = async {
                 if maybe_stored {
@@ -123,7 +123,7 @@ impl QueueCore {
             };
             match attempt.await {
                 Ok(answers) => {
-                    conn.recovered();
+                    conn.outages.recovered();
                     return Ok(answers);
                 }
                 Err(e) => {

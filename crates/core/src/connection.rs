@@ -1,6 +1,6 @@
 //! Connection options and the connections a queue, worker or listener opens.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, Value};
 
 use crate::error::{Error, Result};
 use crate::link::{Link, Reply, Request, SocketReader};
+use crate::outage::Outages;
 use crate::retry::{self, Patience};
 use crate::scripts::ScriptCall;
 
@@ -327,24 +328,11 @@ pub struct Connection {
     /// Held while the manager is being opened, so only one caller opens it.
     opening: tokio::sync::Mutex<()>,
     closed: AtomicBool,
-    /// Whether a transient error was reported and no call has succeeded since.
-    outage: AtomicBool,
-    /// How many outages were reported.
-    outages: AtomicU64,
-    /// Where the errors of the object owning the connection are reported.
-    sink: OnceLock<ErrorSink>,
+    /// The errors of the object owning the connection, reported once per outage.
+    pub outages: Outages,
     /// The runtime the connection was first used from, for work a reply handed to
     /// another thread (an embedder's event loop) starts.
     runtime: OnceLock<tokio::runtime::Handle>,
-}
-
-/// Receives the errors an object reports (its `error` event).
-pub struct ErrorSink(pub Box<dyn Fn(&Error) + Send + Sync>);
-
-impl std::fmt::Debug for ErrorSink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ErrorSink")
-    }
 }
 
 /// Receives the reply to a script call or command.
@@ -374,20 +362,6 @@ async fn invoke_on<C: ConnectionLike + Send>(
             cmd.query_async(conn).await
         }
         other => other,
-    }
-}
-
-/// Returns once Redis has loaded its dataset (`INFO persistence` says `loading:0`).
-async fn wait_loaded<C: ConnectionLike + Send>(conn: &mut C) -> redis::RedisResult<()> {
-    loop {
-        let info: String = redis::cmd("INFO")
-            .arg("persistence")
-            .query_async(conn)
-            .await?;
-        if !retry::is_loading(&info) {
-            return Ok(());
-        }
-        tokio::time::sleep(retry::LOADING_POLL).await;
     }
 }
 
@@ -444,9 +418,7 @@ impl Connection {
             manager: RwLock::new(None),
             opening: tokio::sync::Mutex::new(()),
             closed: AtomicBool::new(false),
-            outage: AtomicBool::new(false),
-            outages: AtomicU64::new(0),
-            sink: OnceLock::new(),
+            outages: Outages::default(),
             runtime: OnceLock::new(),
         }
     }
@@ -470,48 +442,6 @@ impl Connection {
     /// Whether `close` was called.
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
-    }
-
-    /// Has the errors reported on this connection go to `sink`; false when one is set.
-    pub fn report_errors_to(&self, sink: ErrorSink) -> bool {
-        self.sink.set(sink).is_ok()
-    }
-
-    /// Whether `err` is news: any final error, and the first transient error of an
-    /// outage (which lasts until a call succeeds again).
-    pub fn is_news(&self, err: &Error) -> bool {
-        if !err.is_transient() {
-            return true;
-        }
-        let news = !self.outage.swap(true, Ordering::AcqRel);
-        if news {
-            self.outages.fetch_add(1, Ordering::AcqRel);
-        }
-        news
-    }
-
-    /// How many outages were reported so far: a connection opened before the count
-    /// last changed may have died in the outage.
-    pub fn outages(&self) -> u64 {
-        self.outages.load(Ordering::Acquire)
-    }
-
-    /// Reports `err` to the sink, unless it is an outage already reported.
-    pub fn report(&self, err: &Error) {
-        if !self.is_news(err) {
-            return;
-        }
-        tracing::warn!(addr = %self.addr, %err, "redis error");
-        if let Some(sink) = self.sink.get() {
-            (sink.0)(err);
-        }
-    }
-
-    /// Notes that a call succeeded: an outage is over.
-    pub fn recovered(&self) {
-        if self.outage.load(Ordering::Relaxed) {
-            self.outage.store(false, Ordering::Release);
-        }
     }
 
     /// How long requests wait for Redis, from the connection options.
@@ -662,7 +592,7 @@ impl Connection {
                 tracing::debug!(%err, "CLIENT SETNAME not supported");
             }
         }
-        wait_loaded(&mut conn)
+        retry::wait_loaded(&mut conn)
             .await
             .map_err(|e| self.options.error(e))?;
         Ok(conn)

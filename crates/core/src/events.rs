@@ -165,7 +165,7 @@ impl Reader {
                 Err(err) => self.pause(&host, &mut retry, &mut delay, err).await,
             }
         };
-        self.core.conn.recovered();
+        self.core.conn.outages.recovered();
         let _ = ready.send(());
         let mut conn = Some(conn);
         loop {
@@ -181,7 +181,7 @@ impl Reader {
             };
             match result {
                 Ok(events) => {
-                    self.core.conn.recovered();
+                    self.core.conn.outages.recovered();
                     retry = Retry::new(Patience::Unbounded);
                     delay = FIRST_DELAY;
                     if let Some(e) = events.last() {
@@ -206,7 +206,7 @@ impl Reader {
         delay: &mut Duration,
         err: Error,
     ) {
-        if self.core.conn.is_news(&err) {
+        if self.core.conn.outages.is_news(&err) {
             host.error(err.clone());
         }
         if err.is_transient() {

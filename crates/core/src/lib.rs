@@ -25,6 +25,7 @@ pub mod meta;
 pub mod metrics;
 pub mod options;
 pub mod orphans;
+pub mod outage;
 pub mod processor;
 pub mod queue;
 pub mod ranges;

@@ -272,8 +272,8 @@ impl Queue {
     /// Has the queue's errors (a lost connection, once per outage) go to `sink`; false
     /// when a sink is set already.
     pub fn report_errors_to(&self, sink: impl Fn(&Error) + Send + Sync + 'static) -> bool {
-        let sink = crate::connection::ErrorSink(Box::new(sink));
-        self.inner.core.conn.report_errors_to(sink)
+        let sink = crate::outage::ErrorSink(Box::new(sink));
+        self.inner.core.conn.outages.report_to(sink)
     }
 
     /// Connects and writes the queue's meta (version, events length) once.

@@ -8,6 +8,8 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use redis::aio::ConnectionLike;
+
 use crate::connection::Connection;
 use crate::error::{Error, GiveUp, Result};
 
@@ -108,16 +110,30 @@ where
     loop {
         match call().await {
             Ok(value) => {
-                conn.recovered();
+                conn.outages.recovered();
                 return Ok(value);
             }
             Err(err) => {
                 if err.is_transient() {
-                    conn.report(&err);
+                    conn.outages.report(&err);
                 }
                 retry.wait(conn, err).await?;
             }
         }
+    }
+}
+
+/// Returns once Redis has loaded its dataset (`INFO persistence` says `loading:0`).
+pub(crate) async fn wait_loaded<C: ConnectionLike + Send>(conn: &mut C) -> redis::RedisResult<()> {
+    loop {
+        let info: String = redis::cmd("INFO")
+            .arg("persistence")
+            .query_async(conn)
+            .await?;
+        if !is_loading(&info) {
+            return Ok(());
+        }
+        tokio::time::sleep(LOADING_POLL).await;
     }
 }
 

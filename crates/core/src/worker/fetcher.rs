@@ -31,7 +31,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
     let mut blocking: Option<MultiplexedConnection> = None;
     let mut retry_delay = Duration::from_millis(100);
     let mut retry = Retry::new(Patience::Unbounded);
-    let mut seen_outages = shared.core.conn.outages();
+    let mut seen_outages = shared.core.conn.outages.count();
     let mut connected = false;
     loop {
         let current = *state.borrow_and_update();
@@ -77,7 +77,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
                 continue;
             }
         };
-        shared.core.conn.recovered();
+        shared.core.conn.outages.recovered();
         retry = Retry::new(Patience::Unbounded);
         retry_delay = Duration::from_millis(100);
         let got = fetched.jobs.len();
@@ -91,7 +91,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
         }
         // After an outage the blocking connection is most likely dead too: a new one is
         // opened, rather than found dead (and reported) once Redis is back.
-        let outages = shared.core.conn.outages();
+        let outages = shared.core.conn.outages.count();
         if outages != seen_outages {
             seen_outages = outages;
             blocking = None;

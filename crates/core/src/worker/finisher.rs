@@ -99,7 +99,7 @@ impl Finisher {
             Box::new(move |reply| {
                 match reply.and_then(into_values) {
                     Ok(values) => {
-                        owner.core.conn.recovered();
+                        owner.core.conn.outages.recovered();
                         apply(&owner, settlements, values, fetch > 0, owed, &token, now)
                     }
                     Err(err) => return finisher.retry(owner, settlements, owed, err),
@@ -206,7 +206,7 @@ async fn finish_until_done(
         let now = shared.core.clock.now();
         match finish(&shared.core, &shared.opts, &settlements, fetch, &token, now).await {
             Ok(reply) => {
-                conn.recovered();
+                conn.outages.recovered();
                 return apply(shared, settlements, reply, fetch > 0, owed, &token, now);
             }
             Err(err) => {

@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-use crate::connection::{ConnectionOptions, ErrorSink};
+use crate::connection::ConnectionOptions;
 use crate::error::{Error, Result};
 use crate::job::Job;
+use crate::outage::ErrorSink;
 use crate::queue::{Queue, QueueCore};
 use crate::retry::Patience;
 
@@ -164,7 +165,7 @@ impl Shared {
     /// Raises `err` as an `Error` event: every final error, and the first transient one
     /// of an outage.
     fn emit_error(&self, err: &Error) {
-        self.core.conn.report(err);
+        self.core.conn.outages.report(err);
     }
 
     /// Raises `Ready` the first time the worker is connected.
@@ -377,7 +378,7 @@ fn report_errors(shared: &Shared) {
         };
         host.deliver(Vec::new(), vec![event], &reporter);
     }));
-    shared.core.conn.report_errors_to(sink);
+    shared.core.conn.outages.report_to(sink);
 }
 
 /// A worker: takes jobs from a queue and hands them to a host that processes them.
