@@ -1,7 +1,7 @@
 //! Connection options and the connections a queue, worker or listener opens.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use redis::aio::{
@@ -11,6 +11,8 @@ use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, Value};
 
 use crate::error::{Error, Result};
 use crate::link::{Link, Reply, Request, SocketReader};
+use crate::outage::Outages;
+use crate::retry::{self, Patience};
 use crate::scripts::ScriptCall;
 
 /// Where and how to reach Redis.
@@ -22,6 +24,8 @@ pub struct ConnectionOptions {
     pub password: Option<String>,
     pub db: i64,
     pub tls: Option<TlsOptions>,
+    /// How long a request waits for Redis while it is unreachable or not ready.
+    pub patience: Patience,
 }
 
 /// TLS settings for a `rediss://` connection, as Node's `tls.connect` takes them.
@@ -131,6 +135,7 @@ impl Default for ConnectionOptions {
             password: None,
             db: 0,
             tls: None,
+            patience: Patience::default(),
         }
     }
 }
@@ -172,6 +177,7 @@ impl ConnectionOptions {
             password,
             db,
             tls,
+            patience: Patience::default(),
         })
     }
 
@@ -255,14 +261,7 @@ pub(crate) fn connection_error(addr: &str, err: redis::RedisError) -> Error {
             message: err.to_string(),
         };
     }
-    Error::Redis(err.to_string())
-}
-
-/// Whether a command failed because the connection had already died (redis-rs reports a
-/// closed connection as a broken pipe). Sending it again on a fresh connection is what
-/// ioredis does with the commands in flight when it reconnects.
-pub(crate) fn connection_was_closed(err: &redis::RedisError) -> bool {
-    err.is_connection_dropped() && err.to_string().to_lowercase().contains("broken pipe")
+    Error::from(err)
 }
 
 fn non_empty(s: String) -> Option<String> {
@@ -329,6 +328,11 @@ pub struct Connection {
     /// Held while the manager is being opened, so only one caller opens it.
     opening: tokio::sync::Mutex<()>,
     closed: AtomicBool,
+    /// The errors of the object owning the connection, reported once per outage.
+    pub outages: Outages,
+    /// The runtime the connection was first used from, for work a reply handed to
+    /// another thread (an embedder's event loop) starts.
+    runtime: OnceLock<tokio::runtime::Handle>,
 }
 
 /// Receives the reply to a script call or command.
@@ -414,7 +418,35 @@ impl Connection {
             manager: RwLock::new(None),
             opening: tokio::sync::Mutex::new(()),
             closed: AtomicBool::new(false),
+            outages: Outages::default(),
+            runtime: OnceLock::new(),
         }
+    }
+
+    /// Notes the runtime the caller runs in (once), for `spawn`.
+    fn note_runtime(&self) -> Option<tokio::runtime::Handle> {
+        let current = tokio::runtime::Handle::try_current().ok();
+        if let Some(handle) = &current {
+            self.runtime.get_or_init(|| handle.clone());
+        }
+        current
+    }
+
+    /// The runtime to start work on: the caller's, else the one the connection was used
+    /// from (for a reply handed to another thread, such as an embedder's event loop).
+    pub fn runtime(&self) -> Option<tokio::runtime::Handle> {
+        let current = tokio::runtime::Handle::try_current().ok();
+        current.or_else(|| self.runtime.get().cloned())
+    }
+
+    /// Whether `close` was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// How long requests wait for Redis, from the connection options.
+    pub fn patience(&self) -> Patience {
+        self.options.patience
     }
 
     /// Lets go of the shared connection: it closes once the commands in flight are done;
@@ -455,6 +487,7 @@ impl Connection {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
+        self.note_runtime();
         if let Some(link) = &self.link {
             link.connect().await.map_err(|e| self.options.error(e))?;
             return Ok(Shared::Link(link.clone(), self.options.db));
@@ -496,7 +529,7 @@ impl Connection {
             }
             return link.send_soon(Request::one(call.packed(), Some(call.lua()), mapped));
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        let Some(runtime) = self.note_runtime() else {
             return reply(Err(Error::Closed));
         };
         let conn = self.clone();
@@ -559,6 +592,9 @@ impl Connection {
                 tracing::debug!(%err, "CLIENT SETNAME not supported");
             }
         }
+        retry::wait_loaded(&mut conn)
+            .await
+            .map_err(|e| self.options.error(e))?;
         Ok(conn)
     }
 }

@@ -26,6 +26,7 @@ pub mod meta;
 pub mod metrics;
 pub mod options;
 pub mod orphans;
+pub mod outage;
 pub mod parent;
 pub mod processor;
 pub mod queue;
@@ -33,6 +34,7 @@ pub mod ranges;
 pub mod removal;
 pub mod requeue;
 mod resp;
+pub mod retry;
 pub mod schedulers;
 mod scripts;
 pub mod worker;
@@ -43,7 +45,7 @@ pub use clock::Clock;
 pub use connection::{ClientIdentity, ConnectionOptions, TlsOptions};
 pub use dedup::Deduplication;
 pub use edit::PriorityChange;
-pub use error::{Error, Result, ScriptCode};
+pub use error::{Error, GiveUp, Result, ScriptCode};
 pub use events::{EventsHost, QueueEvents, QueueEventsOptions, StreamEvent};
 pub use job::Job;
 pub use keys::{JobState, QueueKeys};
@@ -55,6 +57,7 @@ pub use processor::{FnProcessor, JobError};
 pub use queue::{Defaults, Finished, Queue, QueueOptions, VERSION};
 pub use removal::Children;
 pub use requeue::FinishedState;
+pub use retry::Patience;
 pub use worker::{
     BatchOptions, Failure, Host, Limiter, NextJob, Outcome, Reporter, Settled, Worker, WorkerEvent,
     WorkerOptions,

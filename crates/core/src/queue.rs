@@ -134,35 +134,35 @@ impl QueueCore {
 
     /// Runs a prepared script invocation, naming the server on connection errors.
     pub async fn invoke<T: FromRedisValue>(&self, inv: &redis::ScriptInvocation<'_>) -> Result<T> {
-        self.resend_once(|mut c| async move { inv.invoke_async(&mut c).await })
+        self.send_retrying(|mut c| async move { inv.invoke_async(&mut c).await })
             .await
     }
 
     /// Runs a plain command.
     pub async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
-        self.resend_once(|mut c| async move { cmd.query_async(&mut c).await })
+        self.send_retrying(|mut c| async move { cmd.query_async(&mut c).await })
             .await
     }
 
     /// Runs a pipeline.
     pub async fn pipeline<T: FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T> {
-        self.resend_once(|mut c| async move { pipe.query_async(&mut c).await })
+        self.send_retrying(|mut c| async move { pipe.query_async(&mut c).await })
             .await
     }
 
-    /// Runs `send` on the shared connection; a request that found its connection closed
-    /// is sent once more on a new one.
-    async fn resend_once<T, F, Fut>(&self, send: F) -> Result<T>
+    /// Runs `send` on the shared connection, sent again under the retry policy after a
+    /// transient error (a connection lost, Redis loading...).
+    async fn send_retrying<T, F, Fut>(&self, send: F) -> Result<T>
     where
         F: Fn(Shared) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        let conn = self.conn().await?;
-        match send(conn.clone()).await {
-            Err(e) if crate::connection::connection_was_closed(&e) => send(conn).await,
-            other => other,
-        }
-        .map_err(|e| self.conn.options().error(e))
+        let conn = &self.conn;
+        crate::retry::retrying(conn, conn.patience(), || async {
+            let shared = conn.get().await?;
+            send(shared).await.map_err(|e| conn.options().error(e))
+        })
+        .await
     }
 
     /// Reads one job's hash.
@@ -267,6 +267,13 @@ impl Queue {
     /// before the first command; false over TLS, whose replies the runtime reads.
     pub fn read_replies_with(&self, reader: Arc<dyn SocketReader>) -> bool {
         self.inner.core.conn.read_replies_with(reader)
+    }
+
+    /// Has the queue's errors (a lost connection, once per outage) go to `sink`; false
+    /// when a sink is set already.
+    pub fn report_errors_to(&self, sink: impl Fn(&Error) + Send + Sync + 'static) -> bool {
+        let sink = crate::outage::ErrorSink(Box::new(sink));
+        self.inner.core.conn.outages.report_to(sink)
     }
 
     /// Connects and writes the queue's meta (version, events length) once.

@@ -19,9 +19,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+use crate::connection::ConnectionOptions;
 use crate::error::{Error, Result};
 use crate::job::Job;
+use crate::outage::ErrorSink;
 use crate::queue::{Queue, QueueCore};
+use crate::retry::Patience;
 
 pub use batch::BatchOptions;
 use held::{ActiveJob, Held, Phase, Timer};
@@ -159,13 +162,10 @@ impl Shared {
         }
     }
 
+    /// Raises `err` as an `Error` event: every final error, and the first transient one
+    /// of an outage.
     fn emit_error(&self, err: &Error) {
-        tracing::warn!(queue = %self.core.name, %err, "worker error");
-        self.emit(vec![WorkerEvent::Error {
-            message: err.to_string(),
-            job_id: None,
-            token: None,
-        }]);
+        self.core.conn.outages.report(err);
     }
 
     /// Raises `Ready` the first time the worker is connected.
@@ -367,6 +367,20 @@ impl Shared {
     }
 }
 
+/// Has the errors reported on the worker's connection raised as `Error` events.
+fn report_errors(shared: &Shared) {
+    let (host, reporter) = (shared.host.clone(), shared.reporter.clone());
+    let sink = ErrorSink(Box::new(move |err| {
+        let event = WorkerEvent::Error {
+            message: err.to_string(),
+            job_id: None,
+            token: None,
+        };
+        host.deliver(Vec::new(), vec![event], &reporter);
+    }));
+    shared.core.conn.outages.report_to(sink);
+}
+
 /// A worker: takes jobs from a queue and hands them to a host that processes them.
 pub struct Worker {
     shared: Arc<Shared>,
@@ -387,7 +401,10 @@ impl Worker {
         let core = Arc::new(QueueCore::new(
             name,
             &opts.prefix,
-            opts.connection.clone(),
+            ConnectionOptions {
+                patience: Patience::Unbounded,
+                ..opts.connection.clone()
+            },
             clock.clone(),
         )?);
         let queue = Queue::new(
@@ -420,6 +437,7 @@ impl Worker {
             blocking: tokio::sync::Mutex::new(None),
             announced: AtomicBool::new(false),
         });
+        report_errors(&shared);
         Ok(Worker {
             shared,
             queue,
@@ -455,7 +473,7 @@ impl Worker {
 
     /// Connects, opening the named blocking connection at once so `getWorkers` lists the
     /// worker before it runs (as BullMQ's worker connects when created); raises `Ready`
-    /// the first time.
+    /// the first time. While Redis is unreachable it waits (raising one `Error`).
     pub async fn wait_until_ready(&self) -> Result<()> {
         if self.is_closed.load(Ordering::SeqCst) {
             return Err(Error::Closed);
@@ -463,7 +481,8 @@ impl Worker {
         if self.shared.announced.load(Ordering::SeqCst) {
             return self.shared.core.conn().await.map(|_| ());
         }
-        self.shared.connect().await?;
+        let conn = &self.shared.core.conn;
+        crate::retry::retrying(conn, Patience::Unbounded, || self.shared.connect()).await?;
         self.shared.announce_ready();
         Ok(())
     }
