@@ -6,7 +6,7 @@ use redis::Value;
 use crate::error::{Error, Result};
 use crate::job::{value_int, value_string, Job};
 use crate::options::NewJob;
-use crate::queue::QueueCore;
+use crate::queue_base::QueueCore;
 use crate::retry::Retry;
 use crate::scripts::{self, ScriptCall};
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::add::{add_answers, add_refused, AddAnswer};
 use crate::error::{Error, Result};
 use crate::options::NewJob;
-use crate::queue::QueueCore;
+use crate::queue_base::QueueCore;
 
 /// How many jobs one add script call stores at most.
 pub(crate) const ADD_BATCH: usize = 1000;

@@ -5,7 +5,8 @@ use serde_json::Value as Json;
 
 use crate::error::{Error, Result};
 use crate::options::priority;
-use crate::queue::{Queue, QueueCore};
+use crate::queue::Queue;
+use crate::queue_base::QueueCore;
 use crate::scripts;
 
 /// A job's new priority and whether it goes first among its peers (BullMQ's

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use crate::connection::ConnectionOptions;
 use crate::error::{Error, Result};
 use crate::job::value_string;
-use crate::queue::QueueCore;
+use crate::queue_base::QueueCore;
 use crate::retry::{Patience, Retry};
 
 /// Options of a QueueEvents listener (BullMQ's `QueueEventsOptions`).

@@ -30,6 +30,7 @@ pub mod outage;
 pub mod parent;
 pub mod processor;
 pub mod queue;
+mod queue_base;
 pub mod ranges;
 pub mod removal;
 pub mod requeue;

@@ -7,7 +7,8 @@ use redis::Value;
 use crate::error::{Error, Result};
 use crate::job::{value_int, value_string, Job};
 use crate::parent::split_job_key;
-use crate::queue::{Queue, QueueCore};
+use crate::queue::Queue;
+use crate::queue_base::QueueCore;
 use crate::scripts;
 
 /// Where to start reading one dependency list and about how many entries to read

@@ -12,7 +12,7 @@ use super::slots::Slot;
 use super::{RunState, Shared, WorkerOptions};
 use crate::error::{Error, Result};
 use crate::job::{value_int, value_string, Job};
-use crate::queue::QueueCore;
+use crate::queue_base::QueueCore;
 use crate::retry::{Patience, Retry};
 use crate::scripts::{self, ScriptCall};
 

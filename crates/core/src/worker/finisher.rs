@@ -13,7 +13,7 @@ use super::outcome::{settle, Failure, Outcome, SettleKind, Settlement};
 use super::{Phase, Report, RunState, Shared, WorkerEvent, WorkerOptions};
 use crate::error::{Error, Result};
 use crate::job::value_int;
-use crate::queue::QueueCore;
+use crate::queue_base::QueueCore;
 use crate::retry::{Patience, Retry};
 use crate::scripts::{self, ScriptCall};
 

@@ -23,7 +23,8 @@ use crate::connection::ConnectionOptions;
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::outage::ErrorSink;
-use crate::queue::{Queue, QueueCore};
+use crate::queue::Queue;
+use crate::queue_base::QueueCore;
 use crate::retry::Patience;
 
 pub use batch::BatchOptions;
