@@ -17,9 +17,9 @@ use tokio::net::TcpStream;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
-use crate::connection::ConnectionOptions;
+use crate::connection_options::ConnectionOptions;
+use crate::readiness;
 use crate::resp;
-use crate::retry;
 use crate::scripts::Lua;
 
 /// Receives the reply to one command.
@@ -500,10 +500,10 @@ async fn open(options: &ConnectionOptions) -> RedisResult<TcpStream> {
     loop {
         let reply = round_trip(&mut stream, &info).await?;
         let text = reply.first().and_then(crate::job::value_string);
-        if !text.is_some_and(|t| retry::is_loading(&t)) {
+        if !text.is_some_and(|t| readiness::is_loading(&t)) {
             return Ok(stream);
         }
-        tokio::time::sleep(retry::LOADING_POLL).await;
+        tokio::time::sleep(readiness::LOADING_POLL).await;
     }
 }
 
