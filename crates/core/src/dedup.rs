@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::truthy::js_truthy;
 
 /// A job's `deduplication` option, validated.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -80,17 +81,6 @@ fn ttl(v: Option<&Value>) -> Result<Option<i64>> {
             Ok(Some(ms as i64))
         }
         Some(_) => Err(invalid("Deduplication ttl must be a number (ms)")),
-    }
-}
-
-/// JavaScript truthiness, which BullMQ's validation applies.
-fn js_truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        _ => true,
     }
 }
 

@@ -40,6 +40,7 @@ mod resp;
 pub mod retry;
 pub mod schedulers;
 mod scripts;
+mod truthy;
 pub mod worker;
 pub mod workers;
 
