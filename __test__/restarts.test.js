@@ -28,6 +28,8 @@ const { isBullmqImpl } = require('./helpers/env');
 const ROUNDS = 80;
 const JOBS_PER_ROUND = 50;
 const ROUND_PAUSE_MS = 60;
+// The rounds sent before the first and the second disturbance.
+const DISTURB_AT_ROUNDS = [20, 45];
 // How soon after Redis answers again each worker must have completed a job.
 const RESUME_LIMIT_MS = 1500;
 
@@ -101,10 +103,12 @@ async function runDisturbed(t, kind) {
 
   const producer = spawnFixture('restart-producer.js', [port, name, String(ROUNDS), String(ROUND_PAUSE_MS)]);
   children.push(producer);
+  // Each disturbance comes once the producer has sent that many rounds, so that jobs
+  // remain for both workers after either (a busy machine slows the producer down).
   const answered = [];
-  for (let i = 0; i < 2; i += 1) {
+  for (const round of DISTURB_AT_ROUNDS) {
     // eslint-disable-next-line no-await-in-loop
-    await sleep(1500);
+    await producer.waitMessage((m) => m.type === 'round' && m.round >= round, 60000);
     // eslint-disable-next-line no-await-in-loop
     answered.push(await DISTURB[kind](redis));
   }
