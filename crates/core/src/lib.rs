@@ -31,6 +31,7 @@ pub mod ranges;
 pub mod removal;
 pub mod requeue;
 mod resp;
+pub mod scheduler;
 mod scripts;
 pub mod worker;
 pub mod workers;
@@ -52,6 +53,7 @@ pub use processor::{FnProcessor, JobError};
 pub use queue::{Defaults, Finished, Queue, QueueOptions, VERSION};
 pub use removal::Children;
 pub use requeue::FinishedState;
+pub use scheduler::{RepeatOptions, Template};
 pub use worker::{
     BatchOptions, Failure, Host, Limiter, NextJob, Outcome, Reporter, Settled, Worker, WorkerEvent,
     WorkerOptions,

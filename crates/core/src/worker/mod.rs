@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::queue::{Queue, QueueCore};
+use crate::scheduler::iteration::{after_take, ErrorSink};
 
 pub use batch::BatchOptions;
 use held::{ActiveJob, Held, Phase, Timer};
@@ -241,6 +242,15 @@ impl Shared {
             }
         } else {
             self.drained.store(false, Ordering::Relaxed);
+        }
+        if jobs.iter().any(|j| j.repeat_job_key.is_some()) {
+            let shared = Arc::downgrade(self);
+            let sink: ErrorSink = Arc::new(move |e| {
+                if let Some(s) = shared.upgrade() {
+                    s.emit_error(&e);
+                }
+            });
+            after_take(&self.core, &jobs, &sink);
         }
         let mut start = Vec::with_capacity(jobs.len());
         let mut refused = Vec::new();
