@@ -31,7 +31,8 @@
 //   is that difference (and not 0), its `timestamp` (field and option) is `<ms>`, and
 //   a due time in `delayed` or in a `delayed` event equal to its id's is `=id ms`. A
 //   scheduler hash's `offset` equal to its earliest iteration's ms modulo `every` is
-//   `=first%every` (the first slot of an `every` without start date is "now").
+//   `=first%every` (the first slot of an `every` without start date is "now"); its
+//   template `opts` are compared as parsed JSON (cjson writes them in any key order).
 // * `<id>:lock` values: lock tokens, `<token>` (their presence still counts).
 // * `meta.version`: `<lib>:<version>` after checking the `<lib>:<version>` shape.
 // * `stalled-check`: its value is the ms of the last check, `<ms>`.
@@ -204,6 +205,15 @@ function withIterations(text, bases) {
 function iterationOf(suffix, job) {
   const m = /^repeat:(.+):(\d{10,})$/.exec(suffix);
   return m && job && job.rjk !== undefined ? { sid: m[1], due: Number(m[2]) } : undefined;
+}
+
+// Options JSON compared as parsed (cjson's key order is the Lua table's), or a marker.
+function parsedOpts(x, text) {
+  try {
+    return deepText(JSON.parse(x), text);
+  } catch {
+    return `<invalid JSON:${x}>`;
+  }
 }
 
 // Deep-normalises strings inside parsed JSON.
@@ -503,7 +513,8 @@ function normalise(raw, { queueName, t0, t1, markers = 'ignore', delayTargets = 
       const sid = suffix.startsWith('repeat:') && 'ic' in value ? suffix.slice('repeat:'.length) : undefined;
       const firstMod = sid in bases && value.every ? String(bases[sid] % Number(value.every)) : undefined;
       for (const [f, x] of Object.entries(value)) {
-        v[text(f)] = f === 'offset' && x === firstMod && !value.startDate ? '=first%every' : text(x);
+        if (sid !== undefined && f === 'opts') v[f] = parsedOpts(x, text);
+        else v[text(f)] = f === 'offset' && x === firstMod && !value.startDate ? '=first%every' : text(x);
       }
       v = sortObject(v);
     } else if (Array.isArray(value)) {

@@ -95,6 +95,11 @@ fn plan(stored_opts: &str, scheduler: &str, now: i64) -> Result<Option<(Option<i
     repeat.insert("count".into(), Json::from(count));
     opts.insert("repeat".into(), Json::Object(repeat));
     opts.entry("attempts").or_insert(Json::from(0));
+    // As BullMQ's `Job` reads options back: a numeric backoff is a fixed one.
+    if let Some(delay) = opts.get("backoff").filter(|b| b.is_number()).cloned() {
+        let fixed = serde_json::json!({ "type": "fixed", "delay": delay });
+        opts.insert("backoff".into(), fixed);
+    }
     opts.insert("timestamp".into(), Json::from(now));
     opts.insert("repeatJobKey".into(), Json::from(scheduler));
     match next {

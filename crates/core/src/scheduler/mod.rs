@@ -84,6 +84,14 @@ impl Queue {
         if !given(&template.opts) && !given(&self.options().default_job_options) {
             template_opts.remove("attempts");
         }
+        // BullMQ stores the template's options as given: a numeric backoff stays a number.
+        let defaults = &self.options().default_job_options;
+        if let Some(raw) = [&template.opts, defaults]
+            .into_iter()
+            .find_map(|o| o.get("backoff").filter(|b| !b.is_null()))
+        {
+            template_opts.insert("backoff".into(), raw.clone());
+        }
         if repeat.limit.is_some_and(|limit| limit < 1) {
             return Ok(None);
         }
