@@ -40,7 +40,14 @@ function clocked(owner) {
 async function upsert(owner, id, repeatOpts, name, data, opts) {
   warnImmediatelyWithEvery(repeatOpts);
   const raw = await wait(
-    clocked(owner).upsertJobScheduler(String(id ?? ''), repeatJson(repeatOpts), String(name), dataJson(data), optsJson(opts)),
+    clocked(owner).upsertJobScheduler(
+      String(id ?? ''),
+      repeatJson(repeatOpts),
+      String(name),
+      dataJson(data),
+      optsJson(opts),
+      Date.now(),
+    ),
   );
   if (!raw) return undefined;
   const job = new Job(owner, name, data, JSON.parse(raw.opts), raw.id);

@@ -10,7 +10,7 @@ mod flow;
 pub mod options;
 mod queue;
 mod reply;
-mod scheduler;
+pub mod scheduler;
 mod socket;
 mod worker;
 

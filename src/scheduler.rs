@@ -10,7 +10,7 @@ use crate::queue::NativeQueue;
 #[napi]
 impl NativeQueue {
     /// Creates or replaces a job scheduler (repeat options and template options as JSON
-    /// text, dates in ms); the iteration it added, if any.
+    /// text, dates in ms) at the host's time `now`; the iteration it added, if any.
     #[napi]
     pub async fn upsert_job_scheduler(
         &self,
@@ -19,6 +19,7 @@ impl NativeQueue {
         name: String,
         data: String,
         opts: String,
+        now: f64,
     ) -> Result<Option<JsJob>> {
         let repeat = parse_json(&repeat)?;
         let template = Template {
@@ -28,7 +29,7 @@ impl NativeQueue {
         };
         let job = self
             .inner
-            .upsert_job_scheduler(&id, &repeat, template)
+            .upsert_job_scheduler_at(&id, &repeat, template, now as i64)
             .await
             .map_err(js_error)?;
         Ok(job.map(JsJob::from))

@@ -15,8 +15,8 @@ use crate::scripts;
 pub(crate) type ErrorSink = Arc<dyn Fn(Error) + Send + Sync>;
 
 /// Adds, in the background, the next iteration of each scheduler whose iteration is among
-/// the `jobs` just taken; failures go to `on_error` with BullMQ's message.
-pub(crate) fn after_take(core: &Arc<QueueCore>, jobs: &[Job], on_error: &ErrorSink) {
+/// the `jobs` just taken at `now` (ms); failures go to `on_error` with BullMQ's message.
+pub(crate) fn after_take(core: &Arc<QueueCore>, jobs: &[Job], now: i64, on_error: &ErrorSink) {
     for job in jobs {
         let Some(scheduler) = job.repeat_job_key.clone() else {
             continue;
@@ -24,7 +24,7 @@ pub(crate) fn after_take(core: &Arc<QueueCore>, jobs: &[Job], on_error: &ErrorSi
         let (core, on_error) = (core.clone(), on_error.clone());
         let (taken, opts) = (job.id.clone(), job.opts.clone());
         tokio::spawn(async move {
-            if let Err(err) = add_next(&core, &scheduler, &taken, &opts).await {
+            if let Err(err) = add_next(&core, &scheduler, &taken, &opts, now).await {
                 on_error(Error::Redis(format!(
                     "Failed to add repeatable job for next iteration: {err}"
                 )));
@@ -33,15 +33,16 @@ pub(crate) fn after_take(core: &Arc<QueueCore>, jobs: &[Job], on_error: &ErrorSi
     }
 }
 
-/// Adds the iteration after `taken` (whose stored options are `stored_opts`) of scheduler
-/// `scheduler`; the id added, or `None` when the scheduler is done, gone or moved on.
+/// Adds the iteration after `taken` (whose stored options are `stored_opts`), taken at
+/// `now` (ms), of scheduler `scheduler`; the id added, or `None` when the scheduler is
+/// done, gone or moved on.
 pub(crate) async fn add_next(
     core: &QueueCore,
     scheduler: &str,
     taken: &str,
     stored_opts: &str,
+    now: i64,
 ) -> Result<Option<String>> {
-    let now = core.clock.now();
     let Some((next, opts)) = plan(stored_opts, scheduler, now)? else {
         return Ok(None);
     };

@@ -69,9 +69,21 @@ impl Queue {
         repeat: &Json,
         template: Template,
     ) -> Result<Option<Job>> {
+        let now = self.clock().now();
+        self.upsert_job_scheduler_at(id, repeat, template, now)
+            .await
+    }
+
+    /// [`Queue::upsert_job_scheduler`] at `now` (ms), the host's time of the call.
+    pub async fn upsert_job_scheduler_at(
+        &self,
+        id: &str,
+        repeat: &Json,
+        template: Template,
+        now: i64,
+    ) -> Result<Option<Job>> {
         check_id(id)?;
         let repeat = RepeatOptions::from_json(repeat)?;
-        let now = self.clock().now();
         if repeat.end_date.is_some_and(|end| end < now) {
             return Err(Error::InvalidArgument(
                 "End date must be greater than current timestamp".into(),

@@ -34,7 +34,8 @@ impl Worker {
         };
         if let Some(scheduler) = &job.repeat_job_key {
             let core = &self.shared.core;
-            if let Err(err) = add_next(core, scheduler, &job.id, &job.opts).await {
+            let now = core.clock.now();
+            if let Err(err) = add_next(core, scheduler, &job.id, &job.opts, now).await {
                 self.shared.emit_error(&Error::Redis(format!(
                     "Failed to add repeatable job for next iteration: {err}"
                 )));

@@ -250,7 +250,7 @@ impl Shared {
                     s.emit_error(&e);
                 }
             });
-            after_take(&self.core, &jobs, &sink);
+            after_take(&self.core, &jobs, self.core.clock.now(), &sink);
         }
         let mut start = Vec::with_capacity(jobs.len());
         let mut refused = Vec::new();
