@@ -30,10 +30,12 @@ if every then
   nextMillis, offset = everyNextMillis(from, every, now, offset, startDate)
 end
 
--- Removes the pending iteration `jobId`; true when it was pending.
+-- Removes the pending iteration `jobId`; true when it was pending. A waiting one is looked
+-- for in `paused` while the queue is paused, as BullMQ does (so it stays, in `wait`).
 local function removePending(jobId)
+  local list = rcall("HEXISTS", k.meta, "paused") == 1 and base .. "paused" or k.wait
   local removed = rcall("ZREM", k.delayed, jobId) == 1 or rcall("ZREM", k.prioritized, jobId) == 1
-    or rcall("LREM", k.wait, 1, jobId) > 0
+    or rcall("LREM", list, 1, jobId) > 0
   if removed then
     releaseDedupKey(base, base .. jobId, jobId)
     deleteJobKeys(base .. jobId)
@@ -53,16 +55,21 @@ else
   storedOffset = offset
 end
 
+-- A slot taken by a job that stays (active or finished): `every` moves on to the next
+-- free slot; a pattern refuses, unless it replaced its pending iteration.
 local jobId = iterationId(schedulerId, nextMillis)
-if rcall("EXISTS", base .. jobId) == 1 and not replaced then
-  if not every then return -10 end
-  local scans = 0
-  repeat
-    nextMillis = nextMillis + every
-    jobId = iterationId(schedulerId, nextMillis)
-    scans = scans + 1
-  until rcall("EXISTS", base .. jobId) == 0 or scans >= 32
-  if rcall("EXISTS", base .. jobId) == 1 then return -11 end
+if rcall("EXISTS", base .. jobId) == 1 then
+  if every then
+    local scans = 0
+    repeat
+      nextMillis = nextMillis + every
+      jobId = iterationId(schedulerId, nextMillis)
+      scans = scans + 1
+    until rcall("EXISTS", base .. jobId) == 0 or scans >= 32
+    if rcall("EXISTS", base .. jobId) == 1 then return -11 end
+  elseif not replaced then
+    return -10
+  end
 end
 
 local fields = {"name", ARGV[4]}
