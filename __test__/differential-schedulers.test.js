@@ -86,6 +86,32 @@ describe(`differential schedulers: writes (bullmq vs ${implLabel})`, () => {
   });
 });
 
+describe(`differential schedulers: upserts around taken and paused iterations (bullmq vs ${implLabel})`, () => {
+  differential('upsert while an iteration is taken by hand: its successor is replaced in its slot', async (ctx) => {
+    const q = await ctx.queue();
+    await q.upsertJobScheduler('held', { every: 60000 }, { name: 'held' });
+    const w = ctx.worker(null, { autorun: false });
+    const taken = await w.getNextJob('token-1');
+    ctx.record('taken', taken.name);
+    await ctx.snap('taken by hand');
+    await q.upsertJobScheduler('held', { every: 60000 }, { name: 'held', data: { v: 2 } });
+    ctx.record('schedulers', (await q.getJobSchedulers()).map(shown));
+    await ctx.snap('upserted over the taken one');
+  });
+
+  differential('upsert on a paused queue: a waiting iteration stays, the new one is added', async (ctx) => {
+    const q = await ctx.queue();
+    const start = sharedStart(ctx);
+    await q.pause();
+    await q.upsertJobScheduler('p', { every: 9000, startDate: start }, { name: 'p' });
+    const [delayed] = await q.getDelayed();
+    await delayed.promote();
+    await q.upsertJobScheduler('p', { every: 9000, startDate: start + 3000 }, { name: 'p', data: { v: 2 } });
+    ctx.record('counts', await q.getJobCounts('wait', 'paused', 'delayed'));
+    await ctx.snap('upserted while paused', { markers: 'exact' });
+  });
+});
+
 describe(`differential schedulers: iterations (bullmq vs ${implLabel})`, () => {
   differential('a worker takes `every` iterations; each taker adds the next until the limit', async (ctx) => {
     const q = await ctx.queue();
