@@ -89,21 +89,7 @@ impl Queue {
                 "End date must be greater than current timestamp".into(),
             ));
         }
-        let prepared = self.prepare(&template.name, &template.data, &template.opts)?;
-        let mut template_opts: Map<String, Json> =
-            serde_json::from_str(&prepared.opts).unwrap_or_default();
-        let given = |o: &Json| o.get("attempts").is_some_and(|a| !a.is_null());
-        if !given(&template.opts) && !given(&self.options().default_job_options) {
-            template_opts.remove("attempts");
-        }
-        // BullMQ stores the template's options as given: a numeric backoff stays a number.
-        let defaults = &self.options().default_job_options;
-        if let Some(raw) = [&template.opts, defaults]
-            .into_iter()
-            .find_map(|o| o.get("backoff").filter(|b| !b.is_null()))
-        {
-            template_opts.insert("backoff".into(), raw.clone());
-        }
+        let (template_opts, priority) = self.template_options(&template)?;
         if repeat.limit.is_some_and(|limit| limit < 1) {
             return Ok(None);
         }
@@ -114,14 +100,7 @@ impl Queue {
                 None => return Ok(None),
             },
         };
-        let mut opts = template_opts.clone();
-        opts.insert("repeat".into(), Json::Object(repeat.stored(1)));
-        opts.insert("timestamp".into(), Json::from(now));
-        opts.insert("repeatJobKey".into(), Json::from(id));
-        if let Some(n) = next {
-            opts.insert("prevMillis".into(), Json::from(n));
-        }
-        let opts = Json::Object(opts).to_string();
+        let opts = first_iteration_opts(template_opts.clone(), &repeat, id, now, next);
         let template_json = match template_opts.is_empty() {
             true => String::new(),
             false => Json::Object(template_opts).to_string(),
@@ -148,10 +127,31 @@ impl Queue {
             opts: with_id_and_delay(&opts, &job_id, delay),
             timestamp: now,
             delay,
-            priority: prepared.priority,
+            priority,
             repeat_job_key: Some(id.to_string()),
             ..Job::default()
         }))
+    }
+
+    /// The template's options checked and stored as BullMQ stores them (short keys, as
+    /// given: no `attempts` default, a numeric backoff kept a number), and its priority.
+    fn template_options(&self, template: &Template) -> Result<(Map<String, Json>, i64)> {
+        let prepared = self.prepare(&template.name, &template.data, &template.opts)?;
+        let mut stored: Map<String, Json> =
+            serde_json::from_str(&prepared.opts).unwrap_or_default();
+        let defaults = &self.options().default_job_options;
+        let given = |key: &str| {
+            [&template.opts, defaults]
+                .into_iter()
+                .find_map(|o| o.get(key).filter(|v| !v.is_null()))
+        };
+        if given("attempts").is_none() {
+            stored.remove("attempts");
+        }
+        if let Some(raw) = given("backoff") {
+            stored.insert("backoff".into(), raw.clone());
+        }
+        Ok((stored, prepared.priority))
     }
 
     /// Job scheduler `id` as BullMQ's `getJobScheduler` shows it, or `None`.
@@ -219,6 +219,24 @@ impl Queue {
         let reply = core.conn.invoke(&call).await?;
         Ok(value_int(&reply) == Some(1))
     }
+}
+
+/// The first iteration's options: the template's, with `repeat` (count 1), the time of
+/// the upsert, the scheduler id and, for a pattern, the fire time as `prevMillis`.
+fn first_iteration_opts(
+    mut opts: Map<String, Json>,
+    repeat: &RepeatOptions,
+    id: &str,
+    now: i64,
+    next: Option<i64>,
+) -> String {
+    opts.insert("repeat".into(), Json::Object(repeat.stored(1)));
+    opts.insert("timestamp".into(), Json::from(now));
+    opts.insert("repeatJobKey".into(), Json::from(id));
+    if let Some(n) = next {
+        opts.insert("prevMillis".into(), Json::from(n));
+    }
+    Json::Object(opts).to_string()
 }
 
 /// The optional scheduler hash fields, as name/value pairs.
