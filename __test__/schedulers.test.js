@@ -230,6 +230,39 @@ describe('iterations', () => {
   });
 });
 
+describe('v5 repeatable jobs', () => {
+  const KEY = 'nightly:job-1::Europe/Paris:0 0 * * *';
+
+  test('keys are told from scheduler ids as BullMQ tells them', () => {
+    const keys = [KEY, 'a:b:123::5000', 'tenant:region:env:service:queue:task', 'a:b:c:d:e f', 'a:b:1:tz:', 'plain'];
+    for (const key of keys) assert.equal(impl.hasLegacyRepeatableKeyShape(key), bullmq.hasLegacyRepeatableKeyShape(key), key);
+    assert.equal(impl.getLegacyRepeatableJobError(KEY).message, bullmq.getLegacyRepeatableJobError(KEY).message);
+    assert.equal(impl.LEGACY_REPEATABLE_JOBS_MIGRATION_URL, bullmq.LEGACY_REPEATABLE_JOBS_MIGRATION_URL);
+  });
+
+  for (const side of sides) {
+    test(`a ${side.label} worker meeting one reports BullMQ's error and still processes the job`, { timeout: 15000 }, async (t) => {
+      const s = createScope();
+      const redis = newRedis();
+      t.after(async () => {
+        await redis.quit();
+        await s.close();
+      });
+      const name = s.queueName('legacy');
+      const q = s.add(new side.lib.Queue(name, { connection }));
+      await assert.rejects(q.getJobScheduler(KEY), { message: bullmq.getLegacyRepeatableJobError(KEY).message });
+      const job = await q.add('old', {}, { jobId: 'repeat:0f3e:1000' });
+      await redis.hset(`bull:${name}:${job.id}`, 'rjk', KEY);
+      const errors = [];
+      const w = s.add(new side.lib.Worker(name, async () => 'done', workerOpts()), { allowErrors: true });
+      w.on('error', (err) => errors.push(err.message));
+      await waitFor(async () => (await q.getJobState(job.id)) === 'completed', 10000);
+      await waitFor(() => errors.length > 0, 5000);
+      assert.deepEqual(errors, [`Failed to add repeatable job for next iteration: ${bullmq.getLegacyRepeatableJobError(KEY).message}`]);
+    });
+  }
+});
+
 describe(`schedulers shared by bullmq and ${implLabel}`, () => {
   for (const d of directions) {
     test(`${d.label}: upserted by one, iterated by the other's worker`, { timeout: 20000 }, async (t) => {

@@ -174,30 +174,14 @@ function defaultRepeatStrategy(millis, opts) {
 
 const LEGACY_REPEATABLE_JOBS_MIGRATION_URL = 'https://docs.bullmq.io/guide/migrations/migrate-from-v5-to-v6';
 
-const DIGITS = /^[0-9]+$/;
-
-/**
- * Whether `key` looks like a BullMQ v5 repeatable job key, `name:id:endDate:tz:<repeat>`:
- * an endDate of digits or nothing, and after the fourth colon a cron pattern (it has a
- * space) or an `every` in digits.
- */
+/** Whether `key` has the shape of a BullMQ v5 repeatable job key (`name:id:endDate:tz:<repeat>`). */
 function hasLegacyRepeatableKeyShape(key) {
-  const parts = String(key).split(':');
-  if (parts.length < 5) return false;
-  const endDate = parts[2];
-  if (endDate !== '' && !DIGITS.test(endDate)) return false;
-  const rest = parts.slice(4).join(':');
-  if (rest === '') return false;
-  return rest.includes(' ') || DIGITS.test(rest);
+  return binding.hasLegacyRepeatableKeyShape(String(key));
 }
 
 /** BullMQ's error for v5 repeatable job metadata met by a v6 worker or getter. */
 function getLegacyRepeatableJobError(key) {
-  return new Error(
-    `Legacy repeatable job metadata is not supported in BullMQ v6 (key: "${key}"). ` +
-      'Migrate legacy repeatable jobs to Job Schedulers before upgrading. ' +
-      `See ${LEGACY_REPEATABLE_JOBS_MIGRATION_URL}`,
-  );
+  return new Error(binding.legacyRepeatableJobMessage(String(key)));
 }
 
 module.exports = {

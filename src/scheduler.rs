@@ -79,3 +79,15 @@ pub fn next_millis(millis: f64, repeat: String, now: f64) -> Result<Option<f64>>
         .next_millis(millis as i64, now as i64)
         .map(|n| n as f64))
 }
+
+/// Whether `key` has the shape of a BullMQ v5 repeatable job key.
+#[napi]
+pub fn has_legacy_repeatable_key_shape(key: String) -> bool {
+    bullrush_core::scheduler::legacy::has_legacy_key_shape(&key)
+}
+
+/// BullMQ's message for v5 repeatable job metadata.
+#[napi]
+pub fn legacy_repeatable_job_message(key: String) -> String {
+    bullrush_core::scheduler::legacy::legacy_message(&key)
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
 
-use super::{iteration_call, RepeatOptions};
+use super::{iteration_call, legacy, RepeatOptions};
 use crate::error::{Error, Result};
 use crate::job::{value_string, Job};
 use crate::queue::QueueCore;
@@ -43,6 +43,9 @@ pub(crate) async fn add_next(
     stored_opts: &str,
     now: i64,
 ) -> Result<Option<String>> {
+    if legacy::has_legacy_key_shape(scheduler) && !is_scheduler(core, scheduler).await? {
+        return Err(Error::InvalidArgument(legacy::legacy_message(scheduler)));
+    }
     let Some((next, opts)) = plan(stored_opts, scheduler, now)? else {
         return Ok(None);
     };
@@ -54,6 +57,16 @@ pub(crate) async fn add_next(
         .arg(opts);
     let reply = core.conn.invoke(&call).await?;
     Ok(value_string(&reply))
+}
+
+/// Whether `id` names a job scheduler (its hash has an iteration count), for ids shaped
+/// like v5 repeatable job keys.
+async fn is_scheduler(core: &QueueCore, id: &str) -> Result<bool> {
+    let cmd = redis::cmd("HEXISTS")
+        .arg(format!("{}:{id}", core.keys.repeat))
+        .arg("ic")
+        .to_owned();
+    core.query(&cmd).await
 }
 
 /// The next fire time (for a pattern; `every` is computed by the script) and the options

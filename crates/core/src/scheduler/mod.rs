@@ -4,6 +4,7 @@
 //! adds the next one (see [`iteration`]).
 
 pub mod iteration;
+pub mod legacy;
 pub mod repeat;
 
 use std::collections::HashMap;
@@ -154,7 +155,8 @@ impl Queue {
         Ok((stored, prepared.priority))
     }
 
-    /// Job scheduler `id` as BullMQ's `getJobScheduler` shows it, or `None`.
+    /// Job scheduler `id` as BullMQ's `getJobScheduler` shows it, or `None` (BullMQ's
+    /// legacy error for an id shaped like a v5 repeatable job key that is no scheduler).
     pub async fn get_job_scheduler(&self, id: &str) -> Result<Option<Json>> {
         let k = &self.core().keys;
         let mut pipe = redis::pipe();
@@ -163,12 +165,16 @@ impl Queue {
             .hgetall(format!("{}:{id}", k.repeat));
         let (next, fields): (Option<f64>, HashMap<String, String>) =
             self.core().pipeline(&pipe).await?;
-        let Some(next) = next else { return Ok(None) };
-        Ok(scheduler_json(id, &fields, next as i64))
+        let found = next.and_then(|n| scheduler_json(id, &fields, n as i64));
+        if found.is_none() && legacy::has_legacy_key_shape(id) {
+            return Err(Error::InvalidArgument(legacy::legacy_message(id)));
+        }
+        Ok(found)
     }
 
     /// Job schedulers ranked by next fire time (BullMQ's `getJobSchedulers`: `asc` false
-    /// lists the latest first); schedulers whose hash is gone are removed and skipped.
+    /// lists the latest first); schedulers whose hash is gone are removed and skipped, and
+    /// a v5 repeatable job among them is BullMQ's legacy error.
     pub async fn get_job_schedulers(&self, start: i64, end: i64, asc: bool) -> Result<Vec<Json>> {
         let k = &self.core().keys;
         let cmd = match asc {
@@ -193,6 +199,9 @@ impl Queue {
         for ((id, next), fields) in ranked.iter().zip(hashes) {
             match scheduler_json(id, &fields, *next as i64) {
                 Some(json) => out.push(json),
+                None if legacy::has_legacy_key_shape(id) => {
+                    return Err(Error::InvalidArgument(legacy::legacy_message(id)));
+                }
                 None => {
                     self.remove_job_scheduler(id).await?;
                 }
