@@ -180,6 +180,30 @@ describe('upsertJobScheduler', () => {
   });
 });
 
+describe('JobScheduler', () => {
+  for (const side of sides) {
+    test(`${side.label}: new JobScheduler(name) upserts, reads and removes like the Queue methods`, { timeout: 15000 }, async (t) => {
+      const s = createScope();
+      t.after(() => s.close());
+      const name = s.queueName('js');
+      const scheduler = s.add(new side.lib.JobScheduler(name, { connection }));
+      const start = Date.now() + MINUTE;
+      const job = await scheduler.upsertJobScheduler('j', { every: 1000, startDate: start }, 'named', { a: 1 }, {}, { override: true });
+      assert.equal(job.id, `repeat:j:${start}`);
+      assert.equal(job.name, 'named');
+      assert.equal(await scheduler.isJobScheduler('j'), true);
+      assert.equal(await scheduler.isJobScheduler('nope'), false);
+      assert.equal((await scheduler.getScheduler('j')).template.data.a, 1);
+      assert.equal(await scheduler.getSchedulersCount(), 1);
+      assert.equal(await scheduler.removeJobScheduler('j'), 0);
+      assert.equal(await scheduler.removeJobScheduler('j'), 1);
+      const q = s.add(new side.lib.Queue(name, { connection }));
+      assert.equal(await q.getJobSchedulersCount(), 0);
+      assert.ok((await q.jobScheduler) instanceof side.lib.JobScheduler);
+    });
+  }
+});
+
 describe('iterations', () => {
   for (const side of sides) {
     test(`a ${side.label} worker taking an iteration adds the next one, exactly one pending`, { timeout: 20000 }, async (t) => {

@@ -68,10 +68,6 @@ async function getPage(owner, start = 0, end = -1, asc = false) {
 
 /** BullMQ's JobScheduler: the scheduler operations of one queue. */
 class JobScheduler extends QueueBase {
-  constructor(name, opts, backendFactory) {
-    super(name, opts, backendFactory);
-  }
-
   /**
    * Creates or replaces a scheduler (`override`), as `Queue.upsertJobScheduler` does but
    * without the queue's default job options. Adding the next iteration of a running one
