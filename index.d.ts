@@ -33,8 +33,10 @@ export interface RedisOptions {
   connectTimeout?: number;
   /** Delay in ms before reconnect attempt `times`, or a non-number to stop. */
   retryStrategy?: (times: number) => number | void | null;
-  /** Accepted for ioredis compatibility (BullMQ setups pass `null`). */
+  /** How many reconnection attempts (as ioredis spaces them) a Queue's request waits through while Redis is unreachable or loading; `null` waits as long as it takes. Workers and QueueEvents always wait. @defaultValue 20 */
   maxRetriesPerRequest?: number | null;
+  /** `false`: a Queue's requests fail at once while Redis is unreachable, instead of waiting. @defaultValue true */
+  enableOfflineQueue?: boolean;
   /** Skip the check of the Redis server version. */
   skipVersionCheck?: boolean;
   /** Other ioredis options are accepted; those bullrush does not use are ignored. */

@@ -1,8 +1,8 @@
 'use strict';
 
-// The README's Next.js, Express, sandbox and OpenTelemetry sections show the files of the
-// apps and examples that apps/*.e2e.js and examples.test.js install and run, exactly as
-// they are: so their snippets work as written.
+// The README's Next.js, Express, sandbox, OpenTelemetry, testing, bull-board and NestJS
+// sections show the files of the apps and examples that apps/*.e2e.js and examples.test.js
+// install and run, exactly as they are: so their snippets work as written.
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -17,6 +17,10 @@ const APPS = {
   Express: path.join(ROOT, 'examples', 'express'),
   'Sandboxed processors': path.join(ROOT, 'examples', 'sandbox'),
   OpenTelemetry: path.join(ROOT, 'examples', 'telemetry'),
+  // Labelled with their paths from the repository's root: examples/jest, examples/node-test.
+  'Testing your app': ROOT,
+  'bull-board': path.join(ROOT, 'examples', 'bull-board'),
+  NestJS: path.join(ROOT, 'examples', 'nestjs'),
 };
 
 function section(title) {
@@ -40,3 +44,15 @@ for (const [title, dir] of Object.entries(APPS)) {
     }
   });
 }
+
+test('README "Five production systems as examples" links each example, which has a README and a package.json', () => {
+  const links = [...section('Five production systems as examples').matchAll(/\]\((examples\/[\w-]+)\)/g)].map((m) => m[1]);
+  assert.deepEqual(links, ['examples/rebalance', 'examples/ingestion', 'examples/trading', 'examples/intents', 'examples/enrichment']);
+  for (const dir of links) {
+    for (const file of ['README.md', 'package.json', 'package-lock.json']) {
+      assert.ok(fs.existsSync(path.join(ROOT, dir, file)), `${dir}/${file}`);
+    }
+    const { dependencies } = JSON.parse(fs.readFileSync(path.join(ROOT, dir, 'package.json'), 'utf8'));
+    assert.equal(dependencies.bullmq, 'file:../..', `${dir} installs bullrush as bullmq`);
+  }
+});

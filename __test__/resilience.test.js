@@ -429,16 +429,23 @@ describe(`connection refused (${implLabel})`, () => {
     assert.ok(Date.now() - t0 < 3000);
   });
 
-  test('a Worker emits error events naming host:port and keeps retrying; close() returns promptly', { timeout: 20000 }, async () => {
+  test('a Worker emits error events naming host:port while it retries; close() returns promptly', { timeout: 20000 }, async () => {
     const port = await freePort();
     const w = new impl.Worker(uniqueQueueName('refused'), async () => 'never', { connection: { host: HOST, port }, drainDelay: 1 });
     const errors = recordErrors(w);
     try {
       await waitFor(() => errors.length >= 1, 10000, { message: 'no error event from the Worker' });
-      // Keeps retrying: more errors keep coming.
-      await waitFor(() => errors.length >= 3, 8000, {
-        message: () => `the Worker stopped retrying after ${errors.length} error(s): ${JSON.stringify(errors)}`,
-      });
+      if (isBullmqImpl) {
+        // ioredis reports every reconnection attempt.
+        await waitFor(() => errors.length >= 3, 8000, {
+          message: () => `the Worker stopped retrying after ${errors.length} error(s): ${JSON.stringify(errors)}`,
+        });
+      } else {
+        // bullrush reports an outage once, however many attempts it makes (that it
+        // keeps trying shows in the next test, where Redis comes up later).
+        await new Promise((r) => setTimeout(r, 3000));
+        assert.equal(errors.length, 1, `one error per outage: ${JSON.stringify(errors)}`);
+      }
       for (const e of errors) assert.match(e.message, addrRe(port), `names ${HOST}:${port}: ${e.message}`);
     } finally {
       if (isBullmqImpl) {

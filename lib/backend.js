@@ -132,8 +132,9 @@ function pairsToObject(reply) {
 }
 
 // Lowercase names the client never treats as commands: a thenable or array-like client would
-// confuse `await` and inspection.
-const NOT_COMMANDS = new Set(['then', 'catch', 'finally', 'length', 'name', 'prototype']);
+// confuse `await` and inspection, and a `nodes` method is how dashboards (bull-board) tell an
+// ioredis Cluster from a single Redis.
+const NOT_COMMANDS = new Set(['then', 'catch', 'finally', 'length', 'name', 'prototype', 'nodes']);
 
 // The client, with every Redis command as a method of its lowercase name (ioredis style).
 function withCommands(client) {

@@ -92,6 +92,24 @@ function fromIORedisOptions(o, shape) {
   if (o.db !== undefined && o.db !== null) out.db = Number(o.db);
   if (o.tls === false) out.tls = false;
   else if (o.tls) Object.assign(out, tlsSettings(o.tls));
+  Object.assign(out, patienceSettings(o));
+  return out;
+}
+
+// How long requests wait for Redis while it is down or loading, as ioredis bounds them:
+// `maxRetriesPerRequest` (a count, or null for no limit; -1 tells the engine null) and
+// `enableOfflineQueue: false` (no waiting at all).
+function patienceSettings(o) {
+  const out = {};
+  if (o.maxRetriesPerRequest === null) out.maxRetriesPerRequest = -1;
+  else if (o.maxRetriesPerRequest !== undefined) {
+    const n = Number(o.maxRetriesPerRequest);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new TypeError('connection.maxRetriesPerRequest must be null or a whole number of at least 0');
+    }
+    out.maxRetriesPerRequest = n;
+  }
+  if (o.enableOfflineQueue === false) out.enableOfflineQueue = false;
   return out;
 }
 

@@ -80,8 +80,8 @@ class Job {
     this.id = id;
     this.progress = 0;
     this.returnvalue = null;
-    this.stacktrace = [];
-    this.delay = opts.delay || 0;
+    this.stacktrace = null;
+    this.delay = opts.delay;
     this.priority = opts.priority || 0;
     this.timestamp = opts.timestamp || Date.now();
     this.attemptsStarted = 0;

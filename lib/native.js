@@ -18,6 +18,7 @@ function unwrapError(err) {
     err.code = 'ECONNREFUSED';
   }
   if (code === 'ERR_INVALID_ARG') err.name = 'Error';
+  if (code === 'ERR_MAX_RETRIES') err.name = 'MaxRetriesPerRequestError';
   if (typeof err.stack === 'string') {
     err.stack = err.stack.replace(match[0], '');
   }

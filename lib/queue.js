@@ -3,7 +3,7 @@
 // BullMQ's Queue, backed by the engine's Queue.
 
 const { EventEmitter } = require('node:events');
-const { binding, call, wait } = require('./native');
+const { binding, call, wait, unwrapError } = require('./native');
 const { Requests } = require('./requests');
 const { normalizeConnection } = require('./connection');
 const { Job, jobJsonOf } = require('./job');
@@ -51,6 +51,7 @@ class Queue extends EventEmitter {
         }),
     );
     this._requests.readRepliesOf(this._native);
+    this._native.reportErrorsWith((text) => this.emit('error', unwrapError(new Error(text))));
   }
 
   _nativeQueue() {

@@ -6,9 +6,12 @@
 #   2. cargo fmt --check, 3. cargo clippy -D warnings, 4. cargo test,
 #   5. the TypeScript type test (if __test__/types/tsconfig.json exists),
 #   6. the JS suite (node:test, one file at a time),
-#   7. the app tests (__test__/apps/*.e2e.js): a Next.js and an Express app, each
+#   7. the app tests (__test__/apps/*.e2e.js): example apps (Next.js, Express,
+#      Jest, bull-board, NestJS, the seed systems) and the packed package, each
 #      installed from the npm registry into a temporary directory with the
-#      implementation under test as `bullmq`, built and run.
+#      implementation under test as `bullmq`, built and run (bull-board's in
+#      headless chromium: Debian's package, which the test installs with
+#      apt-get when it is missing and we are root).
 #
 # Environment:
 #   REDIS_URL            Redis to test against (default redis://127.0.0.1:6379)
@@ -162,7 +165,7 @@ if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
 fi
 [ "$status" -eq 0 ] || exit "$status"
 
-step "app tests: Next.js and Express apps with ${BULLRUSH_TEST_IMPL:-bullrush} as bullmq (__test__/apps)"
+step "app tests: example apps and the packed package with ${BULLRUSH_TEST_IMPL:-bullrush} as bullmq (__test__/apps)"
 set +e
 "${TIMEOUT_CMD[@]}" node --test --test-concurrency=1 "$@" __test__/apps/*.e2e.js
 status=$?

@@ -1,7 +1,7 @@
 //! JS object shapes and their conversions to and from engine types.
 
 use bullrush_core::{
-    ClientIdentity, ConnectionOptions, Error, Failure, Job, KeepJobs, Settled, TlsOptions,
+    ClientIdentity, ConnectionOptions, Error, Failure, Job, KeepJobs, Patience, Settled, TlsOptions,
 };
 use napi::bindgen_prelude::Result;
 use napi_derive::napi;
@@ -34,6 +34,10 @@ pub struct JsConnection {
     /// PEM text of the client private key.
     pub key: Option<String>,
     pub url: Option<String>,
+    /// ioredis' `maxRetriesPerRequest`: a count, or -1 for `null` (no limit).
+    pub max_retries_per_request: Option<i64>,
+    /// ioredis' `enableOfflineQueue`.
+    pub enable_offline_queue: Option<bool>,
 }
 
 impl JsConnection {
@@ -67,8 +71,22 @@ impl JsConnection {
         } else {
             opts.tls = None;
         }
+        opts.patience = self.patience();
         opts.validate()?;
         Ok(opts)
+    }
+}
+
+impl JsConnection {
+    fn patience(&self) -> Patience {
+        if self.enable_offline_queue == Some(false) {
+            return Patience::NoOfflineQueue;
+        }
+        match self.max_retries_per_request {
+            Some(n) if n < 0 => Patience::Unbounded,
+            Some(n) => Patience::MaxRetries(u32::try_from(n).unwrap_or(u32::MAX)),
+            None => Patience::default(),
+        }
     }
 }
 

@@ -142,6 +142,24 @@ impl NativeQueue {
         }
     }
 
+    /// Has `callback(message)` receive the queue's errors (a connection lost, once per
+    /// outage), each as `<code>|<message>`.
+    #[napi]
+    pub fn report_errors_with(&self, callback: Function<String, ()>) -> Result<bool> {
+        let callback = callback
+            .build_threadsafe_function()
+            .callee_handled::<false>()
+            .weak::<true>()
+            .build()?;
+        Ok(self.inner.report_errors_to(move |err| {
+            let text = crate::convert::js_error(err.clone()).reason;
+            callback.call(
+                text,
+                napi::threadsafe_function::ThreadsafeFunctionCallMode::NonBlocking,
+            );
+        }))
+    }
+
     /// Takes the host's time (`Date.now()`) as the queue's time now.
     #[napi]
     pub fn observe_clock(&self, now: f64) {

@@ -63,7 +63,8 @@ async function packDir(dir, into) {
 
 /**
  * Packs bullrush once per layout and answers the `npm install` specs that put it in an
- * app: `bullmq@file:<tarball>` (and, for napi, the platform package's tarball).
+ * app: `bullmq@file:<tarball>` (and, for napi, the platform package's tarball), and the
+ * tarballs themselves: { main, platform } (platform: { name, file } or null).
  */
 const packed = new Map();
 function bullrushSpecs(layout) {
@@ -74,7 +75,7 @@ function bullrushSpecs(layout) {
 async function packBullrush(layout) {
   const into = tempDir(`pack-${layout}`);
   const flat = await packDir(ROOT, into);
-  if (layout === 'flat') return { specs: [`bullmq@file:${flat}`], dir: into };
+  if (layout === 'flat') return { specs: [`bullmq@file:${flat}`], dir: into, tarballs: { main: flat, platform: null } };
   const { name, platformDir } = builtBinary();
   const unpacked = path.join(into, 'package');
   await run('tar', ['-xzf', flat, '-C', into]);
@@ -85,7 +86,11 @@ async function packBullrush(layout) {
   const main = await packDir(unpacked, into);
   const platform = await packDir(platformPkg, into);
   const platformName = JSON.parse(fs.readFileSync(path.join(platformDir, 'package.json'), 'utf8')).name;
-  return { specs: [`bullmq@file:${main}`, `${platformName}@file:${platform}`], dir: into };
+  return {
+    specs: [`bullmq@file:${main}`, `${platformName}@file:${platform}`],
+    dir: into,
+    tarballs: { main, platform: { name: platformName, file: platform } },
+  };
 }
 
 // The real bullmq, and the ioredis it needs (an optional peer dependency since bullmq 6),
@@ -166,4 +171,4 @@ async function waitForHttp(url, server, timeoutMs = 60000) {
   }
 }
 
-module.exports = { ROOT, run, tempDir, installApp, disposePacks, startProcess, waitForHttp };
+module.exports = { ROOT, run, tempDir, installApp, bullrushSpecs, disposePacks, startProcess, waitForHttp };

@@ -3,7 +3,8 @@
 //! `moveToWait`, `extendLock`).
 
 use crate::error::{Error, Result};
-use crate::queue::{Queue, QueueCore};
+use crate::queue::Queue;
+use crate::queue_base::QueueCore;
 use crate::scripts;
 
 /// The largest value BullMQ writes into the limiter key to mark a manual rate limit.

@@ -15,11 +15,11 @@ pub fn system_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// How far below the current offset a reading may fall and still be taken for the same
-/// clock: a reading of the host's time arrives a little late (a thread hop, a busy event
-/// loop), so it understates the offset by that delay; a real change of the host's clock
-/// (a fake timer set back, a corrected skew) is larger.
-const LATE_READING_MS: i64 = 250;
+/// How far a reading may stray from the system clock and still be taken for it: the host
+/// reads whole milliseconds a moment before the engine does, so a host on the system clock
+/// reads up to a millisecond or two behind it. Taking that for an offset would date an
+/// engine-driven write (a fetch's processedOn) before a host-driven one (an add's timestamp).
+const SAME_CLOCK_MS: i64 = 3;
 
 /// A host's clock: the system clock, shifted to the time the host last reported.
 #[derive(Debug, Default)]
@@ -33,16 +33,13 @@ impl Clock {
         system_ms() + self.offset_ms.load(Ordering::Relaxed)
     }
 
-    /// Takes `host_now` (the host's current time, in ms) as the time now. A reading a
-    /// little below the current offset is taken for a late one and keeps the offset, so
-    /// the clock never runs behind the host's (a job processed before it was added).
+    /// Takes `host_now` (the host's current time, in ms) as the time now.
     pub fn observe(&self, host_now: i64) {
-        let reading = host_now - system_ms();
-        let current = self.offset_ms.load(Ordering::Relaxed);
-        if reading < current && current - reading <= LATE_READING_MS {
-            return;
+        let mut offset = host_now - system_ms();
+        if offset.abs() <= SAME_CLOCK_MS {
+            offset = 0;
         }
-        self.offset_ms.store(reading, Ordering::Relaxed);
+        self.offset_ms.store(offset, Ordering::Relaxed);
     }
 }
 
@@ -62,9 +59,10 @@ mod tests {
     }
 
     #[test]
-    fn a_late_reading_does_not_set_the_clock_back() {
+    fn a_reading_a_moment_old_is_the_system_clock() {
         let clock = Clock::default();
-        clock.observe(system_ms() - 40);
+        clock.observe(system_ms() + 60_000);
+        clock.observe(system_ms() - 2);
         assert!(clock.now() >= system_ms());
         clock.observe(system_ms() - 5_000);
         let behind = system_ms() - clock.now();

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::add::{add_answers, add_refused, AddAnswer};
 use crate::error::{Error, Result};
 use crate::options::NewJob;
-use crate::queue::QueueCore;
+use crate::queue_base::QueueCore;
 
 /// How many jobs one add script call stores at most.
 pub(crate) const ADD_BATCH: usize = 1000;
@@ -90,11 +90,29 @@ impl AddCoalescer {
         let (coalescer, owner) = (self.clone(), core.clone());
         core.conn.send_script(
             call,
-            Box::new(move |reply| {
-                coalescer.send_next(&owner);
-                answer(batch, reply.and_then(add_answers));
+            Box::new(move |reply| match reply.and_then(add_answers) {
+                Err(err) if err.is_transient() => coalescer.send_again(owner, batch, err),
+                answers => {
+                    coalescer.send_next(&owner);
+                    answer(batch, answers);
+                }
             }),
         );
+    }
+
+    /// Stores `batch` after its call failed with the transient `err`, from the runtime;
+    /// the adds made meanwhile wait behind it, so they keep their order.
+    fn send_again(self: Arc<Self>, core: Arc<QueueCore>, batch: Vec<AddRequest>, err: Error) {
+        let Some(runtime) = core.conn.runtime() else {
+            self.send_next(&core);
+            return answer(batch, Err(err));
+        };
+        runtime.spawn(async move {
+            let jobs: Vec<&NewJob> = batch.iter().map(|r| &r.job).collect();
+            let answers = core.add_again(&jobs, err).await;
+            self.send_next(&core);
+            answer(batch, answers);
+        });
     }
 
     /// Sends the adds that arrived while the last call was in flight, if any.

@@ -5,8 +5,7 @@
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::queue::Queue;
-use crate::scripts;
+use crate::truthy::js_truthy;
 
 /// A job's `deduplication` option, validated.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -85,17 +84,6 @@ fn ttl(v: Option<&Value>) -> Result<Option<i64>> {
     }
 }
 
-/// JavaScript truthiness, which BullMQ's validation applies.
-fn js_truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        _ => true,
-    }
-}
-
 /// Lua truthiness, which BullMQ's scripts apply to the stored flags: only `false` and
 /// absent values are false.
 fn lua_truthy(v: &Value) -> bool {
@@ -104,30 +92,6 @@ fn lua_truthy(v: &Value) -> bool {
 
 fn invalid(msg: &str) -> Error {
     Error::InvalidArgument(msg.into())
-}
-
-impl Queue {
-    /// The id of the job that owns deduplication id `id`, if any.
-    pub async fn get_deduplication_job_id(&self, id: &str) -> Result<Option<String>> {
-        self.core()
-            .query(redis::cmd("GET").arg(self.keys().dedup(id)))
-            .await
-    }
-
-    /// Frees deduplication id `id` whoever owns it; returns how many keys were deleted.
-    pub async fn remove_deduplication_key(&self, id: &str) -> Result<i64> {
-        self.core()
-            .query(redis::cmd("DEL").arg(self.keys().dedup(id)))
-            .await
-    }
-
-    /// Frees deduplication id `id` if job `job_id` still owns it; returns whether it did.
-    pub async fn release_deduplication_key(&self, id: &str, job_id: &str) -> Result<bool> {
-        let mut inv = scripts::RELEASE_DEDUP_KEY.prepare_invoke();
-        inv.key(self.keys().dedup(id)).arg(job_id);
-        let deleted: i64 = self.core().invoke(&inv).await?;
-        Ok(deleted > 0)
-    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,10 @@ use serde_json::Value as Json;
 
 use crate::error::{Error, Result};
 use crate::options::priority;
-use crate::queue::{Queue, QueueCore};
+use crate::queue::Queue;
+use crate::queue_base::QueueCore;
 use crate::scripts;
+use crate::truthy::js_truthy;
 
 /// A job's new priority and whether it goes first among its peers (BullMQ's
 /// `changePriority` options).
@@ -31,16 +33,6 @@ impl PriorityChange {
             priority: priority(get("priority"))?,
             lifo: get("lifo").is_some_and(js_truthy),
         })
-    }
-}
-
-fn js_truthy(v: &Json) -> bool {
-    match v {
-        Json::Bool(b) => *b,
-        Json::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Json::String(s) => !s.is_empty(),
-        Json::Null => false,
-        _ => true,
     }
 }
 

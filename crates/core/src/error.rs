@@ -21,7 +21,30 @@ pub enum Error {
     },
     /// The object was closed before or during the operation.
     Closed,
+    /// A request waited for Redis as long as its connection options allow and is given
+    /// up; `cause` is the last error it met.
+    GaveUp { limit: GiveUp, cause: Box<Error> },
 }
+
+/// Why a request that met a transient error was not sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GiveUp {
+    /// `maxRetriesPerRequest`: the reconnection attempts it allows are used up.
+    MaxRetries(u32),
+    /// `enableOfflineQueue: false`: requests never wait for a connection.
+    OfflineQueueDisabled,
+}
+
+/// The error replies Redis gives while it cannot serve commands for a while: loading its
+/// dataset, running a long script, without a reachable master, or mid-failover.
+const TRANSIENT_REPLIES: [&str; 6] = [
+    "LOADING",
+    "BUSY",
+    "MASTERDOWN",
+    "TRYAGAIN",
+    "CLUSTERDOWN",
+    "READONLY",
+];
 
 /// BullMQ's numeric error codes returned by its state-changing scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,9 +112,37 @@ impl Error {
         }
     }
 
-    /// Whether the error comes from an unreachable or lost connection.
+    /// Whether the error comes from an unreachable or lost connection (also when a
+    /// request gave up waiting for it).
     pub fn is_connection(&self) -> bool {
-        matches!(self, Error::Connection { .. })
+        match self {
+            Error::Connection { .. } => true,
+            Error::GaveUp { cause, .. } => cause.is_connection(),
+            _ => false,
+        }
+    }
+
+    /// Whether sending the same request again later may succeed: the connection failed
+    /// (reset, refused, closed by the server) or Redis answered that it cannot serve
+    /// commands for now (`LOADING`, `BUSY`, `MASTERDOWN`, `TRYAGAIN`, `CLUSTERDOWN`,
+    /// `READONLY`). Everything else is final.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Connection { .. } => true,
+            Error::Redis(message) => is_transient_reply(message),
+            _ => false,
+        }
+    }
+
+    /// Whether the request is known not to have run: Redis refused it, or it never
+    /// reached Redis. A request whose connection dropped while its reply was owed may
+    /// have run.
+    pub fn never_ran(&self) -> bool {
+        match self {
+            Error::Connection { message, .. } => message == "ECONNREFUSED",
+            Error::Redis(message) => is_transient_reply(message),
+            _ => false,
+        }
     }
 
     /// Whether the input was rejected before reaching Redis.
@@ -107,6 +158,14 @@ impl Error {
             Error::Redis(_) => "ERR_REDIS",
             Error::Script { .. } => "ERR_SCRIPT",
             Error::Closed => "ERR_CLOSED",
+            Error::GaveUp {
+                limit: GiveUp::MaxRetries(_),
+                ..
+            } => "ERR_MAX_RETRIES",
+            Error::GaveUp {
+                limit: GiveUp::OfflineQueueDisabled,
+                ..
+            } => "ERR_OFFLINE",
         }
     }
 }
@@ -127,6 +186,20 @@ impl fmt::Display for Error {
                 state,
             } => write_script_error(f, *code, job_id, command, state),
             Error::Closed => f.write_str("Connection is closed."),
+            Error::GaveUp {
+                limit: GiveUp::MaxRetries(n),
+                cause,
+            } => write!(
+                f,
+                "Reached the max retries per request limit (which is {n}). Refer to \"maxRetriesPerRequest\" option for details. Last error: {cause}"
+            ),
+            Error::GaveUp {
+                limit: GiveUp::OfflineQueueDisabled,
+                cause,
+            } => write!(
+                f,
+                "Stream isn't writeable and enableOfflineQueue options is false ({cause})"
+            ),
         }
     }
 }
@@ -172,13 +245,54 @@ fn write_script_error(
     }
 }
 
+/// Whether a Redis error reply (as Redis words it: `LOADING Redis is loading ...`) says
+/// the server cannot serve commands for now.
+fn is_transient_reply(message: &str) -> bool {
+    let code = message.split_whitespace().next().unwrap_or("");
+    TRANSIENT_REPLIES.contains(&code)
+}
+
 impl std::error::Error for Error {}
 
 impl From<redis::RedisError> for Error {
     fn from(err: redis::RedisError) -> Error {
-        Error::Redis(err.to_string())
+        match err.code().filter(|code| TRANSIENT_REPLIES.contains(code)) {
+            Some(code) => Error::Redis(format!("{code} {}", err.detail().unwrap_or_default())),
+            None => Error::Redis(err.to_string()),
+        }
     }
 }
 
 /// The engine's result type.
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(text: &str) -> Error {
+        Error::Redis(text.into())
+    }
+
+    #[test]
+    fn classifies_errors() {
+        let conn = |message: &str| Error::Connection {
+            addr: "127.0.0.1:1".into(),
+            message: message.into(),
+        };
+        assert!(conn("ECONNREFUSED").is_transient());
+        assert!(conn("ECONNREFUSED").never_ran());
+        assert!(conn("Connection reset by peer (os error 104)").is_transient());
+        assert!(!conn("Connection reset by peer (os error 104)").never_ran());
+        for code in TRANSIENT_REPLIES {
+            let err = reply(&format!("{code} the server cannot serve this now"));
+            assert!(err.is_transient(), "{code}");
+            assert!(err.never_ran(), "{code}");
+        }
+        assert!(!reply("ERR wrong number of arguments").is_transient());
+        assert!(!reply("NOSCRIPT No matching script").is_transient());
+        assert!(!reply("BUSYGROUP Consumer Group name already exists").is_transient());
+        assert!(!Error::Closed.is_transient());
+        assert!(!Error::InvalidArgument("x".into()).is_transient());
+    }
+}

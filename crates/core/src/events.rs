@@ -10,7 +10,8 @@ use tokio::task::JoinHandle;
 use crate::connection::ConnectionOptions;
 use crate::error::{Error, Result};
 use crate::job::value_string;
-use crate::queue::QueueCore;
+use crate::queue_base::QueueCore;
+use crate::retry::{Patience, Retry};
 
 /// Options of a QueueEvents listener (BullMQ's `QueueEventsOptions`).
 #[derive(Debug, Clone)]
@@ -55,6 +56,9 @@ impl StreamEvent {
             .map(|(_, v)| v.as_str())
     }
 }
+
+/// The wait after a first failed read that is not transient.
+const FIRST_DELAY: Duration = Duration::from_millis(100);
 
 /// Receives what a listener reads.
 pub trait EventsHost: Send + Sync + 'static {
@@ -153,20 +157,17 @@ impl Reader {
         host: Arc<dyn EventsHost>,
         ready: tokio::sync::oneshot::Sender<()>,
     ) {
-        let mut retry = Duration::from_millis(100);
+        let mut retry = Retry::new(Patience::Unbounded);
+        let mut delay = FIRST_DELAY;
         let (conn, mut last) = loop {
             match self.start(&start).await {
                 Ok(started) => break started,
-                Err(err) => {
-                    host.error(err);
-                    tokio::time::sleep(retry).await;
-                    retry = (retry * 2).min(Duration::from_secs(5));
-                }
+                Err(err) => self.pause(&host, &mut retry, &mut delay, err).await,
             }
         };
+        self.core.conn.outages.recovered();
         let _ = ready.send(());
         let mut conn = Some(conn);
-        retry = Duration::from_millis(100);
         loop {
             let result = match conn.as_mut() {
                 Some(c) => self.read(c, &last).await,
@@ -180,7 +181,9 @@ impl Reader {
             };
             match result {
                 Ok(events) => {
-                    retry = Duration::from_millis(100);
+                    self.core.conn.outages.recovered();
+                    retry = Retry::new(Patience::Unbounded);
+                    delay = FIRST_DELAY;
                     if let Some(e) = events.last() {
                         last = e.id.clone();
                         host.deliver(events);
@@ -188,12 +191,30 @@ impl Reader {
                 }
                 Err(err) => {
                     conn = None;
-                    host.error(err);
-                    tokio::time::sleep(retry).await;
-                    retry = (retry * 2).min(Duration::from_secs(5));
+                    self.pause(&host, &mut retry, &mut delay, err).await;
                 }
             }
         }
+    }
+
+    /// Reports `err` (once per outage) and waits before reading again: as the retry
+    /// policy says for a transient error, `delay` (doubled for the next time) otherwise.
+    async fn pause(
+        &self,
+        host: &Arc<dyn EventsHost>,
+        retry: &mut Retry,
+        delay: &mut Duration,
+        err: Error,
+    ) {
+        if self.core.conn.outages.is_news(&err) {
+            host.error(err.clone());
+        }
+        if err.is_transient() {
+            let _ = retry.wait(&self.core.conn, err).await;
+            return;
+        }
+        tokio::time::sleep(*delay).await;
+        *delay = (*delay * 2).min(Duration::from_secs(5));
     }
 
     /// Connects and fixes the id to read after: the given one, or the stream's last.

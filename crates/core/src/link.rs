@@ -17,7 +17,8 @@ use tokio::net::TcpStream;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
-use crate::connection::ConnectionOptions;
+use crate::connection_options::ConnectionOptions;
+use crate::readiness;
 use crate::resp;
 use crate::scripts::Lua;
 
@@ -474,7 +475,8 @@ fn is_no_script(err: &RedisError) -> bool {
     err.kind() == ErrorKind::Server(ServerErrorKind::NoScript)
 }
 
-/// Connects and authenticates; selects the database.
+/// Connects and authenticates; selects the database; returns once Redis has loaded its
+/// dataset, so the commands queued meanwhile reach a server that can run them.
 async fn open(options: &ConnectionOptions) -> RedisResult<TcpStream> {
     let connecting = TcpStream::connect((options.host.as_str(), options.port));
     let mut stream = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
@@ -492,16 +494,32 @@ async fn open(options: &ConnectionOptions) -> RedisResult<TcpStream> {
     if options.db != 0 {
         hello.cmd("SELECT").arg(options.db);
     }
-    let expect = hello.len();
-    if expect == 0 {
-        return Ok(stream);
+    round_trip(&mut stream, &hello).await?;
+    let mut info = redis::Pipeline::new();
+    info.cmd("INFO").arg("persistence");
+    loop {
+        let reply = round_trip(&mut stream, &info).await?;
+        let text = reply.first().and_then(crate::job::value_string);
+        if !text.is_some_and(|t| readiness::is_loading(&t)) {
+            return Ok(stream);
+        }
+        tokio::time::sleep(readiness::LOADING_POLL).await;
     }
-    stream.write_all(&hello.get_packed_pipeline()).await?;
+}
+
+/// Sends `commands` on a socket no reader has yet and returns their replies; the first
+/// error reply fails it.
+async fn round_trip(stream: &mut TcpStream, commands: &redis::Pipeline) -> RedisResult<Vec<Value>> {
+    let expect = commands.len();
+    let mut replies = Vec::with_capacity(expect);
+    if expect == 0 {
+        return Ok(replies);
+    }
+    stream.write_all(&commands.get_packed_pipeline()).await?;
     let mut buf = Vec::new();
-    let mut got = 0;
-    while got < expect {
+    while replies.len() < expect {
         stream.readable().await?;
-        match read_some(&stream, &mut buf) {
+        match read_some(stream, &mut buf) {
             Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into()),
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
@@ -509,13 +527,12 @@ async fn open(options: &ConnectionOptions) -> RedisResult<TcpStream> {
         }
         let mut at = 0;
         while let Some(end) = resp::frame_end(&buf[at..]) {
-            resp::parse(&buf[at..at + end])?.extract_error()?;
+            replies.push(resp::parse(&buf[at..at + end])?.extract_error()?);
             at += end;
-            got += 1;
         }
         buf.drain(..at);
     }
-    Ok(stream)
+    Ok(replies)
 }
 
 /// Reads what the socket has into `buf`; 0 at end of stream.

@@ -5,7 +5,8 @@ use serde_json::{Map, Value};
 
 use crate::dedup::Deduplication;
 use crate::error::{Error, Result};
-use crate::flow::ParentLink;
+use crate::parent::ParentLink;
+use crate::truthy::js_truthy;
 
 /// The highest priority BullMQ accepts (2^21 - 1).
 pub const PRIORITY_LIMIT: i64 = 2_097_151;
@@ -199,7 +200,7 @@ pub fn prepare_job(name: &str, data: &str, opts: &Value, ctx: AddContext) -> Res
         .map(Deduplication::from_option)
         .transpose()?
         .flatten();
-    if dedup.is_some() && get("parent").is_some_and(truthy) {
+    if dedup.is_some() && get("parent").is_some_and(js_truthy) {
         return Err(invalid(
             "Deduplication and parent options cannot be used together",
         ));
@@ -276,7 +277,7 @@ fn check_exclusive(opts: &Map<String, Value>) -> Result<()> {
         "ignoreDependencyOnFailure",
     ]
     .into_iter()
-    .filter(|k| opts.get(*k).is_some_and(truthy))
+    .filter(|k| opts.get(*k).is_some_and(js_truthy))
     .collect();
     if on.len() > 1 {
         return Err(invalid(format!(
@@ -285,16 +286,6 @@ fn check_exclusive(opts: &Map<String, Value>) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        _ => true,
-    }
 }
 
 fn job_id(v: &Value) -> Result<String> {

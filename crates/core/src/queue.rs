@@ -3,19 +3,21 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use redis::{FromRedisValue, Value};
+use redis::Value;
 use serde_json::Value as Json;
 use tokio::sync::OnceCell;
 
 use crate::add::stored_job;
 use crate::clock::Clock;
 use crate::coalesce::{AddCoalescer, AddReply, ADD_BATCH};
-use crate::connection::{Connection, ConnectionOptions, Shared};
+use crate::connection::{Connection, ConnectionOptions};
 use crate::error::{Error, Result};
 use crate::job::{value_int, value_string, Job};
 use crate::keys::{JobState, QueueKeys};
 use crate::link::SocketReader;
 use crate::options::{prepare_job, AddContext, NewJob};
+pub use crate::queue_base::validate_queue_name;
+use crate::queue_base::QueueCore;
 use crate::scripts;
 
 /// The `version` a queue writes into its meta hash: BullMQ's `bullmq:<version>`, naming
@@ -52,17 +54,6 @@ impl Default for QueueOptions {
     }
 }
 
-/// Checks a queue name the way BullMQ does.
-pub fn validate_queue_name(name: &str) -> Result<()> {
-    if name.is_empty() {
-        return Err(Error::InvalidArgument("Queue name must be provided".into()));
-    }
-    if name.contains(':') {
-        return Err(Error::InvalidArgument("Queue name cannot contain :".into()));
-    }
-    Ok(())
-}
-
 /// Which options an add stores: the queue's `defaultJobOptions` under the job's own
 /// (BullMQ's `Queue.add`), or the job's own only (BullMQ's `Job.create`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,105 +72,6 @@ pub enum Finished {
     Pending,
     Completed(String),
     Failed(String),
-}
-
-/// The parts of a queue shared by producers, workers and listeners.
-#[derive(Debug)]
-pub(crate) struct QueueCore {
-    pub name: String,
-    pub prefix: String,
-    pub keys: QueueKeys,
-    pub conn: Arc<Connection>,
-    pub clock: Arc<Clock>,
-}
-
-impl QueueCore {
-    pub fn new(
-        name: &str,
-        prefix: &str,
-        connection: ConnectionOptions,
-        clock: Arc<Clock>,
-    ) -> Result<QueueCore> {
-        Self::on_connection(name, prefix, Arc::new(Connection::new(connection)), clock)
-    }
-
-    /// The parts of queue `name` using `conn`, which other handles may share.
-    pub fn on_connection(
-        name: &str,
-        prefix: &str,
-        conn: Arc<Connection>,
-        clock: Arc<Clock>,
-    ) -> Result<QueueCore> {
-        validate_queue_name(name)?;
-        Ok(QueueCore {
-            name: name.to_string(),
-            prefix: prefix.to_string(),
-            keys: QueueKeys::new(prefix, name),
-            conn,
-            clock,
-        })
-    }
-
-    /// `<prefix>:<base64 of the name>`: how BullMQ names a queue's connections (a worker's
-    /// blocking connection is this, or this plus `:w:<worker name>`).
-    pub fn client_name(&self) -> String {
-        use base64::Engine;
-        let encoded = base64::engine::general_purpose::STANDARD.encode(&self.name);
-        format!("{}:{encoded}", self.prefix)
-    }
-
-    pub async fn conn(&self) -> Result<Shared> {
-        self.conn.get().await
-    }
-
-    /// Runs a prepared script invocation, naming the server on connection errors.
-    pub async fn invoke<T: FromRedisValue>(&self, inv: &redis::ScriptInvocation<'_>) -> Result<T> {
-        self.resend_once(|mut c| async move { inv.invoke_async(&mut c).await })
-            .await
-    }
-
-    /// Runs a plain command.
-    pub async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T> {
-        self.resend_once(|mut c| async move { cmd.query_async(&mut c).await })
-            .await
-    }
-
-    /// Runs a pipeline.
-    pub async fn pipeline<T: FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T> {
-        self.resend_once(|mut c| async move { pipe.query_async(&mut c).await })
-            .await
-    }
-
-    /// Runs `send` on the shared connection; a request that found its connection closed
-    /// is sent once more on a new one.
-    async fn resend_once<T, F, Fut>(&self, send: F) -> Result<T>
-    where
-        F: Fn(Shared) -> Fut,
-        Fut: std::future::Future<Output = redis::RedisResult<T>>,
-    {
-        let conn = self.conn().await?;
-        match send(conn.clone()).await {
-            Err(e) if crate::connection::connection_was_closed(&e) => send(conn).await,
-            other => other,
-        }
-        .map_err(|e| self.conn.options().error(e))
-    }
-
-    /// Reads one job's hash.
-    pub async fn get_job(&self, id: &str) -> Result<Option<Job>> {
-        let reply: Value = self
-            .query(redis::cmd("HGETALL").arg(self.keys.job(id)))
-            .await?;
-        Ok(Job::from_reply(id, &reply))
-    }
-
-    /// Raises BullMQ's error for a negative script reply.
-    pub fn check_code(code: i64, id: &str, command: &str, state: &'static str) -> Result<i64> {
-        if code < 0 {
-            return Err(Error::script(code, id, command, state));
-        }
-        Ok(code)
-    }
 }
 
 /// A queue handle: adds jobs and administers the queue.
@@ -272,6 +164,13 @@ impl Queue {
     /// before the first command; false over TLS, whose replies the runtime reads.
     pub fn read_replies_with(&self, reader: Arc<dyn SocketReader>) -> bool {
         self.inner.core.conn.read_replies_with(reader)
+    }
+
+    /// Has the queue's errors (a lost connection, once per outage) go to `sink`; false
+    /// when a sink is set already.
+    pub fn report_errors_to(&self, sink: impl Fn(&Error) + Send + Sync + 'static) -> bool {
+        let sink = crate::outage::ErrorSink(Box::new(sink));
+        self.inner.core.conn.outages.report_to(sink)
     }
 
     /// Connects and writes the queue's meta (version, events length) once.

@@ -3,7 +3,8 @@
 //! parent (see the Lua include `parent.lua`).
 
 use crate::error::{Error, Result};
-use crate::queue::{Queue, QueueCore};
+use crate::queue::Queue;
+use crate::queue_base::QueueCore;
 use crate::scripts;
 
 /// Whether removing a job removes its children too (BullMQ's `removeChildren`, on by

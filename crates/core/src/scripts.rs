@@ -52,6 +52,7 @@ macro_rules! script {
 
 script!(ADD_JOBS, "add_jobs.lua", "parent.lua", "add.lua");
 script!(ADD_FLOW, "add_flow.lua", "parent.lua", "add.lua");
+script!(FIND_ADDED, "find_added.lua");
 script!(FETCH_JOBS, "fetch_jobs.lua", "fetch.lua");
 script!(
     FINISH_JOBS,

@@ -4,10 +4,11 @@
 
 use redis::Value;
 
-use super::parent::split_job_key;
 use crate::error::{Error, Result};
 use crate::job::{value_int, value_string, Job};
-use crate::queue::{Queue, QueueCore};
+use crate::parent::split_job_key;
+use crate::queue::Queue;
+use crate::queue_base::QueueCore;
 use crate::scripts;
 
 /// Where to start reading one dependency list and about how many entries to read

@@ -4,11 +4,10 @@
 //! the finishing and removing scripts share.
 
 mod children;
-mod parent;
 mod producer;
 mod tree;
 
+pub use crate::parent::{split_job_key, OnChildFailure, ParentLink};
 pub use children::{ChildrenPage, Dependencies, DependenciesRequest, DependencyKind, Page};
-pub use parent::{split_job_key, OnChildFailure, ParentLink};
 pub use producer::{FlowNode, FlowProducer, FlowProducerOptions, JobNode, QueuesOptions};
 pub use tree::FlowRequest;

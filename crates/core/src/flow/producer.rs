@@ -174,7 +174,13 @@ impl FlowProducer {
         let now = self.clock.now();
         let mut plan = Plan::default();
         let roots = plan.forest(self, flows, queues_options, now)?;
-        let answers = add_answers(self.conn.invoke(&plan.call(now)).await?)?;
+        // Every node has its id before the call (a custom one or a UUID), so a call
+        // whose reply was lost is safe to send again: it finds its nodes stored.
+        let conn = &self.conn;
+        let answers = crate::retry::retrying(conn, conn.patience(), || async {
+            add_answers(conn.invoke(&plan.call(now)).await?)
+        })
+        .await?;
         Ok(plan.settle(&roots, &answers))
     }
 

@@ -8,15 +8,20 @@ use serde_json::{Map, Value as Json};
 use super::{iteration_call, legacy, RepeatOptions};
 use crate::error::{Error, Result};
 use crate::job::{value_string, Job};
-use crate::queue::QueueCore;
+use crate::queue_base::QueueCore;
 use crate::scripts;
 
 /// Where a worker's background errors go.
-pub(crate) type ErrorSink = Arc<dyn Fn(Error) + Send + Sync>;
+pub(crate) type OnIterationError = Arc<dyn Fn(Error) + Send + Sync>;
 
 /// Adds, in the background, the next iteration of each scheduler whose iteration is among
 /// the `jobs` just taken at `now` (ms); failures go to `on_error` with BullMQ's message.
-pub(crate) fn after_take(core: &Arc<QueueCore>, jobs: &[Job], now: i64, on_error: &ErrorSink) {
+pub(crate) fn after_take(
+    core: &Arc<QueueCore>,
+    jobs: &[Job],
+    now: i64,
+    on_error: &OnIterationError,
+) {
     for job in jobs {
         let Some(scheduler) = job.repeat_job_key.clone() else {
             continue;

@@ -14,7 +14,8 @@ use serde_json::{Map, Value as Json};
 
 use crate::error::{Error, Result, ScriptCode};
 use crate::job::{value_int, value_string, Job};
-use crate::queue::{Queue, QueueCore};
+use crate::queue::Queue;
+use crate::queue_base::QueueCore;
 use crate::scripts::{self, ScriptCall};
 pub use repeat::{Pattern, RepeatOptions, Schedule};
 

@@ -12,7 +12,8 @@ use super::slots::Slot;
 use super::{RunState, Shared, WorkerOptions};
 use crate::error::{Error, Result};
 use crate::job::{value_int, value_string, Job};
-use crate::queue::QueueCore;
+use crate::queue_base::QueueCore;
+use crate::retry::{Patience, Retry};
 use crate::scripts::{self, ScriptCall};
 
 /// What one fetch brought back.
@@ -29,6 +30,8 @@ pub(super) async fn run(shared: Arc<Shared>) {
     let mut state = shared.state.subscribe();
     let mut blocking: Option<MultiplexedConnection> = None;
     let mut retry_delay = Duration::from_millis(100);
+    let mut retry = Retry::new(Patience::Unbounded);
+    let mut seen_outages = shared.core.conn.outages.count();
     let mut connected = false;
     loop {
         let current = *state.borrow_and_update();
@@ -45,8 +48,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
         if !connected {
             if let Err(err) = connect(&shared, &mut blocking).await {
                 shared.emit_error(&err);
-                sleep_unless_changed(&mut state, retry_delay).await;
-                retry_delay = next_delay(retry_delay, &shared);
+                retry_delay = wait_after(&shared, &mut state, &mut retry, err, retry_delay).await;
                 continue;
             }
             connected = true;
@@ -71,12 +73,12 @@ pub(super) async fn run(shared: Arc<Shared>) {
             Err(err) => {
                 drop(slots);
                 shared.emit_error(&err);
-                sleep_unless_changed(&mut state, retry_delay).await;
-                retry_delay =
-                    (retry_delay * 2).min(Duration::from_millis(shared.opts.run_retry_delay));
+                retry_delay = wait_after(&shared, &mut state, &mut retry, err, retry_delay).await;
                 continue;
             }
         };
+        shared.core.conn.outages.recovered();
+        retry = Retry::new(Patience::Unbounded);
         retry_delay = Duration::from_millis(100);
         let got = fetched.jobs.len();
         shared.accept(fetched.jobs, &mut slots, &token, Vec::new());
@@ -87,6 +89,13 @@ pub(super) async fn run(shared: Arc<Shared>) {
             shared.limit(fetched.rate_limit_ttl);
             continue;
         }
+        // After an outage the blocking connection is most likely dead too: a new one is
+        // opened, rather than found dead (and reported) once Redis is back.
+        let outages = shared.core.conn.outages.count();
+        if outages != seen_outages {
+            seen_outages = outages;
+            blocking = None;
+        }
         let waited = tokio::select! {
             r = wait_for_marker(&shared, &mut blocking, fetched.next_due) => r,
             _ = state.changed() => Ok(()),
@@ -94,9 +103,29 @@ pub(super) async fn run(shared: Arc<Shared>) {
         if let Err(err) = waited {
             blocking = None;
             shared.emit_error(&err);
-            sleep_unless_changed(&mut state, retry_delay).await;
+            retry_delay = wait_after(&shared, &mut state, &mut retry, err, retry_delay).await;
         }
     }
+}
+
+/// Waits before the next fetch after `err` (or until the run state changes): as the retry
+/// policy says for a transient error, `delay` for another; returns the next such delay.
+async fn wait_after(
+    shared: &Shared,
+    state: &mut watch::Receiver<RunState>,
+    retry: &mut Retry,
+    err: Error,
+    delay: Duration,
+) -> Duration {
+    if err.is_transient() {
+        tokio::select! {
+            _ = retry.wait(&shared.core.conn, err) => {}
+            _ = state.changed() => {}
+        }
+        return delay;
+    }
+    sleep_unless_changed(state, delay).await;
+    next_delay(delay, shared)
 }
 
 /// Opens the shared connection and takes the named blocking one (opened now unless

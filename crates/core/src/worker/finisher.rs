@@ -5,7 +5,6 @@
 //! together in the next one.
 
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
-use std::time::Duration;
 
 use redis::Value;
 
@@ -14,7 +13,8 @@ use super::outcome::{settle, Failure, Outcome, SettleKind, Settlement};
 use super::{Phase, Report, RunState, Shared, WorkerEvent, WorkerOptions};
 use crate::error::{Error, Result};
 use crate::job::value_int;
-use crate::queue::QueueCore;
+use crate::queue_base::QueueCore;
+use crate::retry::{Patience, Retry};
 use crate::scripts::{self, ScriptCall};
 
 /// Most outcomes settled by one script call.
@@ -85,8 +85,8 @@ impl Finisher {
         self.send(shared, settlements);
     }
 
-    /// Runs the finishing script for `settlements`; on a connection error it is retried
-    /// from the runtime until done, so no outcome is lost.
+    /// Runs the finishing script for `settlements`; after a transient error it is sent
+    /// again from the runtime until it goes through, so no outcome is lost.
     fn send(self: &Arc<Self>, shared: &Arc<Shared>, settlements: Vec<Settlement>) {
         let owed = shared.slots.claim_debt(settlements.len());
         let fetch = fetch_count(shared, settlements.len(), owed);
@@ -98,7 +98,10 @@ impl Finisher {
             call,
             Box::new(move |reply| {
                 match reply.and_then(into_values) {
-                    Ok(values) => apply(&owner, settlements, values, fetch > 0, owed, &token, now),
+                    Ok(values) => {
+                        owner.core.conn.outages.recovered();
+                        apply(&owner, settlements, values, fetch > 0, owed, &token, now)
+                    }
                     Err(err) => return finisher.retry(owner, settlements, owed, err),
                 }
                 finisher.send_next(&owner, true);
@@ -114,16 +117,13 @@ impl Finisher {
         err: Error,
     ) {
         shared.emit_error(&err);
-        if !err.is_connection() {
-            release(&shared, &settlements, owed);
-            return self.send_next(&shared, true);
-        }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        let runtime = shared.core.conn.runtime();
+        let Some(runtime) = runtime.filter(|_| err.is_transient()) else {
             release(&shared, &settlements, owed);
             return self.send_next(&shared, true);
         };
         runtime.spawn(async move {
-            finish_until_done(&shared, settlements, owed).await;
+            finish_until_done(&shared, settlements, owed, err).await;
             self.send_next(&shared, true);
         });
     }
@@ -185,22 +185,33 @@ fn prepare(shared: &Shared, reports: impl Iterator<Item = Report>) -> Vec<Settle
     settlements
 }
 
-/// Retries the finishing script after a connection error until it goes through.
-async fn finish_until_done(shared: &Arc<Shared>, settlements: Vec<Settlement>, owed: usize) {
-    let mut delay = Duration::from_millis(100);
+/// Sends the finishing script again after the transient error `err`, under the retry
+/// policy, until it goes through; gives the outcomes up only on a final error or when the
+/// worker's connection is closed.
+async fn finish_until_done(
+    shared: &Arc<Shared>,
+    settlements: Vec<Settlement>,
+    owed: usize,
+    err: Error,
+) {
+    let conn = &shared.core.conn;
+    let mut retry = Retry::new(Patience::Unbounded);
+    let mut last = err;
     loop {
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_millis(shared.opts.run_retry_delay));
+        if retry.wait(conn, last).await.is_err() {
+            return release(shared, &settlements, owed);
+        }
         let fetch = fetch_count(shared, settlements.len(), owed);
         let token = shared.next_token();
         let now = shared.core.clock.now();
         match finish(&shared.core, &shared.opts, &settlements, fetch, &token, now).await {
-            Ok(reply) => return apply(shared, settlements, reply, fetch > 0, owed, &token, now),
+            Ok(reply) => {
+                conn.outages.recovered();
+                return apply(shared, settlements, reply, fetch > 0, owed, &token, now);
+            }
             Err(err) => {
                 shared.emit_error(&err);
-                if !err.is_connection() {
-                    return release(shared, &settlements, owed);
-                }
+                last = err;
             }
         }
     }

@@ -9,7 +9,8 @@ use super::outcome::{settle, AttemptInfo, KeepDefaults, SettleKind};
 use super::{Outcome, RunState, Worker, WorkerOptions};
 use crate::error::{Error, Result};
 use crate::job::{value_int, Job};
-use crate::queue::{Queue, QueueCore};
+use crate::queue::Queue;
+use crate::queue_base::QueueCore;
 use crate::scheduler::iteration::add_next;
 
 impl Worker {

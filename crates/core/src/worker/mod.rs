@@ -4,6 +4,7 @@ mod batch;
 mod fetcher;
 mod finisher;
 mod held;
+mod host;
 mod locks;
 mod manual;
 mod moves;
@@ -19,108 +20,24 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+use crate::connection::ConnectionOptions;
 use crate::error::{Error, Result};
 use crate::job::Job;
-use crate::queue::{Queue, QueueCore};
-use crate::scheduler::iteration::{after_take, ErrorSink};
+use crate::outage::ErrorSink;
+use crate::queue::Queue;
+use crate::queue_base::QueueCore;
+use crate::retry::Patience;
+use crate::scheduler::iteration::{after_take, OnIterationError};
 
 pub use batch::BatchOptions;
 use held::{ActiveJob, Held, Phase, Timer};
+pub(crate) use host::Report;
+pub use host::{Host, Reporter, WorkerEvent};
 pub use manual::{NextJob, Settled};
 pub use options::{Limiter, WorkerOptions};
 use outcome::{AttemptInfo, KeepDefaults};
 pub use outcome::{Failure, Outcome};
 use slots::{Slot, Slots};
-
-/// Something the worker tells its host, besides handing it jobs.
-#[derive(Debug, Clone, PartialEq)]
-pub enum WorkerEvent {
-    /// The worker is connected and about to fetch.
-    Ready,
-    /// A job completed and is stored as such.
-    Completed {
-        job_id: String,
-        finished_on: i64,
-        attempts_made: i64,
-    },
-    /// An attempt failed; `finished_on` is set when the job failed for good.
-    Failed {
-        job_id: String,
-        reason: String,
-        stacktrace: String,
-        attempts_made: i64,
-        finished_on: Option<i64>,
-        /// The backoff delay (ms) of a retry through the delayed set.
-        delay: Option<i64>,
-        /// The job, when the host never saw it (failed before processing).
-        job: Option<Box<Job>>,
-        /// The failure was unrecoverable (BullMQ's `UnrecoverableError`).
-        unrecoverable: bool,
-    },
-    /// A fetch found the queue empty.
-    Drained,
-    /// Jobs this worker's stalled check moved back to wait.
-    Stalled { job_id: String },
-    /// Locks that could not be renewed (gone, or taken by another worker).
-    LockRenewalFailed { job_ids: Vec<String> },
-    /// Something went wrong; the worker carries on. `job_id` and `token` name the
-    /// attempt whose outcome Redis refused (the worker let go of it).
-    Error {
-        message: String,
-        job_id: Option<String>,
-        token: Option<String>,
-    },
-    /// The attempt of `job_id` taken with `token` ran past its `timeout`: the host aborts
-    /// its processor and reports the attempt failed with a `TimeoutError` carrying
-    /// `message`.
-    TimedOut {
-        job_id: String,
-        token: String,
-        message: String,
-    },
-    /// The worker stopped fetching and is waiting for its jobs.
-    Closing,
-    /// The worker has stopped.
-    Closed,
-}
-
-/// Where a worker sends the jobs it takes and the events it raises.
-pub trait Host: Send + Sync + 'static {
-    /// Receives jobs to start (report each outcome with `reporter`) and events to publish.
-    fn deliver(&self, jobs: Vec<Job>, events: Vec<WorkerEvent>, reporter: &Reporter);
-}
-
-/// Reports how jobs ended; cheap to clone and usable from any thread.
-#[derive(Clone, Debug)]
-pub struct Reporter {
-    finisher: Arc<finisher::Finisher>,
-}
-
-impl Reporter {
-    /// Reports the outcome of the attempt of job `job_id` delivered with lock `token`
-    /// (the job's `token`).
-    pub fn report(&self, job_id: String, token: String, outcome: Outcome) {
-        self.report_all([(job_id, token, outcome)]);
-    }
-
-    /// Reports several outcomes at once, as `(job_id, token, outcome)`; they are
-    /// settled together where they can be. Call it within the runtime.
-    pub fn report_all(&self, outcomes: impl IntoIterator<Item = (String, String, Outcome)>) {
-        self.finisher
-            .report(outcomes.into_iter().map(|(job_id, token, outcome)| Report {
-                job_id,
-                token,
-                outcome,
-            }));
-    }
-}
-
-#[derive(Debug)]
-pub(crate) struct Report {
-    pub job_id: String,
-    pub token: String,
-    pub outcome: Outcome,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RunState {
@@ -160,13 +77,10 @@ impl Shared {
         }
     }
 
+    /// Raises `err` as an `Error` event: every final error, and the first transient one
+    /// of an outage.
     fn emit_error(&self, err: &Error) {
-        tracing::warn!(queue = %self.core.name, %err, "worker error");
-        self.emit(vec![WorkerEvent::Error {
-            message: err.to_string(),
-            job_id: None,
-            token: None,
-        }]);
+        self.core.conn.outages.report(err);
     }
 
     /// Raises `Ready` the first time the worker is connected.
@@ -245,7 +159,7 @@ impl Shared {
         }
         if jobs.iter().any(|j| j.repeat_job_key.is_some()) {
             let shared = Arc::downgrade(self);
-            let sink: ErrorSink = Arc::new(move |e| {
+            let sink: OnIterationError = Arc::new(move |e| {
                 if let Some(s) = shared.upgrade() {
                     s.emit_error(&e);
                 }
@@ -377,6 +291,20 @@ impl Shared {
     }
 }
 
+/// Has the errors reported on the worker's connection raised as `Error` events.
+fn report_errors(shared: &Shared) {
+    let (host, reporter) = (shared.host.clone(), shared.reporter.clone());
+    let sink = ErrorSink(Box::new(move |err| {
+        let event = WorkerEvent::Error {
+            message: err.to_string(),
+            job_id: None,
+            token: None,
+        };
+        host.deliver(Vec::new(), vec![event], &reporter);
+    }));
+    shared.core.conn.outages.report_to(sink);
+}
+
 /// A worker: takes jobs from a queue and hands them to a host that processes them.
 pub struct Worker {
     shared: Arc<Shared>,
@@ -397,7 +325,10 @@ impl Worker {
         let core = Arc::new(QueueCore::new(
             name,
             &opts.prefix,
-            opts.connection.clone(),
+            ConnectionOptions {
+                patience: Patience::Unbounded,
+                ..opts.connection.clone()
+            },
             clock.clone(),
         )?);
         let queue = Queue::new(
@@ -430,6 +361,7 @@ impl Worker {
             blocking: tokio::sync::Mutex::new(None),
             announced: AtomicBool::new(false),
         });
+        report_errors(&shared);
         Ok(Worker {
             shared,
             queue,
@@ -465,7 +397,7 @@ impl Worker {
 
     /// Connects, opening the named blocking connection at once so `getWorkers` lists the
     /// worker before it runs (as BullMQ's worker connects when created); raises `Ready`
-    /// the first time.
+    /// the first time. While Redis is unreachable it waits (raising one `Error`).
     pub async fn wait_until_ready(&self) -> Result<()> {
         if self.is_closed.load(Ordering::SeqCst) {
             return Err(Error::Closed);
@@ -473,7 +405,8 @@ impl Worker {
         if self.shared.announced.load(Ordering::SeqCst) {
             return self.shared.core.conn().await.map(|_| ());
         }
-        self.shared.connect().await?;
+        let conn = &self.shared.core.conn;
+        crate::retry::retrying(conn, Patience::Unbounded, || self.shared.connect()).await?;
         self.shared.announce_ready();
         Ok(())
     }
