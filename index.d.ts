@@ -944,7 +944,7 @@ export declare class Queue<
   /** Deletes the `priority` key of BullMQ before v4; resolves to how many keys went. */
   removeDeprecatedPriorityKey(): Promise<number>;
   /** Job schedulers are not supported by bullrush yet: rejects. */
-  get jobScheduler(): Promise<unknown>;
+  get jobScheduler(): Promise<JobScheduler>;
 
   /** The queue's keys by type (`wait`, `events`, ...). */
   readonly keys: KeysMap;
@@ -1054,7 +1054,7 @@ export declare class Worker<DataType = any, ResultType = any, NameType extends s
   /** Resolves after `milliseconds` (100 by default), or when `abortController` aborts. */
   delay(milliseconds?: number, abortController?: AbortControllerLike): Promise<void>;
   /** Job schedulers are not supported by bullrush yet: rejects. */
-  get jobScheduler(): Promise<unknown>;
+  get jobScheduler(): Promise<JobScheduler>;
 
   /** The queue's keys by type (`wait`, `events`, ...). */
   readonly keys: KeysMap;
@@ -1799,15 +1799,42 @@ export declare class FlowProducer extends EventEmitter {
   disconnect(): Promise<void>;
 }
 
-/** Job schedulers are not supported by bullrush yet: the constructor throws. */
+/** A queue's job schedulers (BullMQ's `JobScheduler`); `Queue` has the same operations. */
 export declare class JobScheduler extends QueueBase {
   constructor(name: string, opts?: QueueBaseOptions);
+  /** Creates or replaces a scheduler (without the queue's default job options). */
+  upsertJobScheduler<T = any, R = any, N extends string = string>(
+    jobSchedulerId: string,
+    repeatOpts: Omit<RepeatOptions, 'key' | 'prevMillis'>,
+    jobName: N,
+    jobData: T,
+    opts: JobSchedulerTemplateOptions,
+    options: { override: boolean; producerId?: string },
+  ): Promise<Job<T, R, N> | undefined>;
+  /** Removes a scheduler: 0 when it existed, 1 when it did not. */
+  removeJobScheduler(jobSchedulerId: string): Promise<number>;
+  /** Whether `id` names a job scheduler. */
+  isJobScheduler(id: string): Promise<boolean>;
+  /** A scheduler by id. */
+  getScheduler<D = any>(id: string): Promise<JobSchedulerJson<D> | undefined>;
+  /** Schedulers ordered by next fire time. */
+  getJobSchedulers<D = any>(start?: number, end?: number, asc?: boolean): Promise<JobSchedulerJson<D>[]>;
+  /** Number of schedulers. */
+  getSchedulersCount(): Promise<number>;
 }
 
-/** Job schedulers are not supported by bullrush yet: throws. */
+/** The next fire time of a cron pattern after `millis` (BullMQ's default strategy). */
 export declare const defaultRepeatStrategy: (millis: number, opts: RepeatOptions) => number | undefined;
-/** Job schedulers are not supported by bullrush yet: throws. */
+/** The next fire time after `millis` for `every` or `pattern` repeat options. */
 export declare const getNextMillis: (millis: number, opts: RepeatOptions) => number | undefined;
+/** Where BullMQ documents moving v5 repeatable jobs to job schedulers. */
+export declare const LEGACY_REPEATABLE_JOBS_MIGRATION_URL = 'https://docs.bullmq.io/guide/migrations/migrate-from-v5-to-v6';
+/** Whether `key` has the shape of a v5 repeatable job key (`name:id:endDate:tz:pattern|every`). */
+export declare function hasLegacyRepeatableKeyShape(key: string): boolean;
+/** The same as `hasLegacyRepeatableKeyShape`. */
+export declare const isLegacyRepeatableJobKey: typeof hasLegacyRepeatableKeyShape;
+/** BullMQ's error for v5 repeatable job metadata. */
+export declare function getLegacyRepeatableJobError(key: string): Error;
 
 // ---------------------------------------------------------------------------
 // Utilities

@@ -62,11 +62,15 @@ const {
   createBunRedisClient,
 } = require('./lib/redis-clients');
 const {
-  markUnsupported,
-  markUnsupportedGetter,
-  unsupportedClass,
-  unsupportedFunction,
-} = require('./lib/unsupported');
+  JobScheduler,
+  installSchedulers,
+  getNextMillis,
+  defaultRepeatStrategy,
+  hasLegacyRepeatableKeyShape,
+  isLegacyRepeatableJobKey,
+  getLegacyRepeatableJobError,
+  LEGACY_REPEATABLE_JOBS_MIGRATION_URL,
+} = require('./lib/job-scheduler');
 const { version } = require('./package.json');
 
 Worker.RateLimitError = () => new RateLimitError();
@@ -76,15 +80,7 @@ traceOperations(Queue, Worker);
 adoptInstances(QueueBase, [Queue, Worker, QueueEvents]);
 adoptInstances(QueueGetters, [Queue]);
 
-// Job schedulers and repeatable jobs: not in the engine yet.
-markUnsupported(Queue, [
-  'upsertJobScheduler', 'getJobScheduler', 'getJobSchedulers', 'removeJobScheduler',
-]);
-markUnsupportedGetter(Queue, 'jobScheduler');
-markUnsupportedGetter(Worker, 'jobScheduler');
-const JobScheduler = unsupportedClass('JobScheduler');
-const defaultRepeatStrategy = unsupportedFunction('defaultRepeatStrategy');
-const getNextMillis = unsupportedFunction('getNextMillis');
+installSchedulers(Queue, Worker);
 
 module.exports = {
   Queue,
@@ -138,5 +134,9 @@ module.exports = {
   createBunRedisClient,
   defaultRepeatStrategy,
   getNextMillis,
+  hasLegacyRepeatableKeyShape,
+  isLegacyRepeatableJobKey,
+  getLegacyRepeatableJobError,
+  LEGACY_REPEATABLE_JOBS_MIGRATION_URL,
   version,
 };

@@ -291,12 +291,10 @@ describe("utilities behave as BullMQ's", () => {
     assert.equal(bullrush.withDetachedContext(undefined, () => 'plain'), 'plain');
   });
 
-  test('scheduler names exist, and fail loudly when used', async () => {
-    assert.throws(() => new bullrush.JobScheduler('q', {}), /JobScheduler is not supported by bullrush yet/);
-    assert.throws(() => bullrush.getNextMillis(Date.now(), { every: 1000 }), /getNextMillis is not supported by bullrush yet/);
-    assert.throws(() => bullrush.defaultRepeatStrategy(Date.now(), {}), /defaultRepeatStrategy is not supported/);
-    const jobScheduler = Object.getOwnPropertyDescriptor(bullrush.Queue.prototype, 'jobScheduler').get.call({});
-    await assert.rejects(jobScheduler, /Queue.jobScheduler is not supported by bullrush yet/);
+  test('scheduler names exist: JobScheduler is a QueueBase, getNextMillis computes', () => {
+    assert.ok(bullrush.JobScheduler.prototype instanceof bullrush.QueueBase);
+    assert.equal(bullrush.getNextMillis(1000, { every: 300 }), 1200);
+    assert.throws(() => bullrush.getNextMillis(0, { every: 1, pattern: '* * * * *' }), /Both .pattern and .every/);
   });
 });
 

@@ -49,7 +49,7 @@ const GETTERS = [
 class QueueGetters extends QueueBase {}
 
 // Each getter runs the Queue's method of that name (looked up at the call, so methods
-// marked unsupported later are the same here).
+// installed on Queue later are the same here).
 for (const name of GETTERS) {
   Object.defineProperty(QueueGetters.prototype, name, {
     value: {

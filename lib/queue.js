@@ -352,11 +352,6 @@ class Queue extends EventEmitter {
     return (await this.getWorkers()).length;
   }
 
-  /** How many job schedulers the queue has (BullMQ's, in a queue shared with it). */
-  async getJobSchedulersCount() {
-    return wait(this._native.getJobSchedulersCount());
-  }
-
   async getMetrics(type, start = 0, end = -1) {
     const m = await wait(this._native.getMetrics(String(type), Number(start), Number(end)));
     return { meta: { count: m.count, prevTS: m.prevTs, prevCount: m.prevCount }, data: m.data, count: m.points };

@@ -228,8 +228,10 @@ class Worker extends EventEmitter {
     await stopped;
   }
 
-  // Starts the engine the first time, resumes it after a pause.
+  // Starts the engine the first time, resumes it after a pause; either way on this
+  // process's clock as it reads now (fetches promote what is due by it).
   async _begin() {
+    this._native.observeClock(Date.now());
     if (this._started) {
       this._native.resume();
       return;

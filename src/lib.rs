@@ -10,6 +10,7 @@ mod flow;
 pub mod options;
 mod queue;
 mod reply;
+pub mod scheduler;
 mod socket;
 mod worker;
 

@@ -661,15 +661,6 @@ impl NativeQueue {
             .collect())
     }
 
-    /// How many job schedulers the queue has.
-    #[napi]
-    pub async fn get_job_schedulers_count(&self) -> Result<i64> {
-        self.inner
-            .get_job_schedulers_count()
-            .await
-            .map_err(js_error)
-    }
-
     /// The queue's event listeners, each as its `CLIENT LIST` fields `[key, value, ...]`.
     #[napi]
     pub async fn get_queue_events(&self) -> Result<Vec<Vec<String>>> {

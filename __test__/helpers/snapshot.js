@@ -23,6 +23,16 @@
 //   `stacktrace` is compared by its length only (stack text differs by library).
 //   A scheduler iteration's hash (`repeat:<id>:<ms>`) is a job hash; a scheduler's
 //   own hash (`repeat:<id>`, which has an `ic` field) is not.
+// * Scheduler iterations: the `<ms>` in an iteration id is its due time, which follows
+//   the clock when a scheduler has no start date. Anywhere in keys and values it is
+//   shown as `T+<n>`, n ms after the scheduler's earliest iteration in the dump (or its
+//   `repeat` score); so is an iteration's `prevMillis` option. An iteration is added
+//   "now" for its due time: its `delay` (field and option) is `=due−timestamp` when it
+//   is that difference (and not 0), its `timestamp` (field and option) is `<ms>`, and
+//   a due time in `delayed` or in a `delayed` event equal to its id's is `=id ms`. A
+//   scheduler hash's `offset` equal to its earliest iteration's ms modulo `every` is
+//   `=first%every` (the first slot of an `every` without start date is "now"); its
+//   template `opts` are compared as parsed JSON (cjson writes them in any key order).
 // * `<id>:lock` values: lock tokens, `<token>` (their presence still counts).
 // * `meta.version`: `<lib>:<version>` after checking the `<lib>:<version>` shape.
 // * `stalled-check`: its value is the ms of the last check, `<ms>`.
@@ -161,6 +171,51 @@ function makeTextNormaliser(queueName) {
   };
 }
 
+const ITERATION_RE = /repeat:(.+?):(\d{10,})(?!\d)/g;
+
+// Each scheduler's earliest iteration ms in a raw dump (iteration job hashes and the
+// `repeat` zset), by scheduler id.
+function iterationBases(raw) {
+  const bases = {};
+  const see = (sid, ms) => {
+    if (!(sid in bases) || ms < bases[sid]) bases[sid] = ms;
+  };
+  for (const [suffix, entry] of Object.entries(raw)) {
+    const m = /^repeat:(.+):(\d{10,})$/.exec(suffix);
+    if (m && entry.type === 'hash' && 'rjk' in entry.value) see(m[1], Number(m[2]));
+  }
+  if (raw.repeat && raw.repeat.type === 'zset') {
+    for (const [sid, score] of raw.repeat.value) see(sid, Number(score));
+  }
+  return bases;
+}
+
+// `text` that also shows iteration ms as `T+<n>` (see the header).
+function withIterations(text, bases) {
+  const rel = (sid, ms) => (sid in bases ? `T+${Number(ms) - bases[sid]}` : ms);
+  const normalise = (s) => {
+    if (typeof s !== 'string') return text(s);
+    return text(s.replace(ITERATION_RE, (all, sid, ms) => (sid in bases ? `repeat:${sid}:${rel(sid, ms)}` : all)));
+  };
+  normalise.rel = rel;
+  return normalise;
+}
+
+// The due ms and scheduler id of iteration job `suffix` (hash `job`), or undefined.
+function iterationOf(suffix, job) {
+  const m = /^repeat:(.+):(\d{10,})$/.exec(suffix);
+  return m && job && job.rjk !== undefined ? { sid: m[1], due: Number(m[2]) } : undefined;
+}
+
+// Options JSON compared as parsed (cjson's key order is the Lua table's), or a marker.
+function parsedOpts(x, text) {
+  try {
+    return deepText(JSON.parse(x), text);
+  } catch {
+    return `<invalid JSON:${x}>`;
+  }
+}
+
 // Deep-normalises strings inside parsed JSON.
 function deepText(v, text) {
   if (typeof v === 'string') return text(v);
@@ -256,7 +311,8 @@ function isJobHash(suffix, entry) {
  * @param {Object<string, number>} [o.delayTargets] - job id → moveToDelayed target ms
  */
 function normalise(raw, { queueName, t0, t1, markers = 'ignore', delayTargets = {} }) {
-  const text = makeTextNormaliser(queueName);
+  const bases = iterationBases(raw);
+  const text = withIterations(makeTextNormaliser(queueName), bases);
   const invariants = [];
   const lo = t0 - 1000;
   const hi = t1 + 1000;
@@ -304,8 +360,25 @@ function normalise(raw, { queueName, t0, t1, markers = 'ignore', delayTargets = 
       v = sortObject(v);
     } else if (isJobHash(suffix, raw[suffix])) {
       v = {};
+      const it = iterationOf(suffix, value);
+      const iterationDelay = (d) =>
+        it && Number(d) > 0 && Number(d) === it.due - Number(value.timestamp) ? '=due−timestamp' : d;
       for (const [f, x] of Object.entries(value)) {
-        if (f === 'timestamp' && optsTimestamp(value) === x) {
+        if (it && f === 'timestamp') {
+          v[f] = ms(x, f);
+        } else if (it && f === 'delay') {
+          v[f] = text(iterationDelay(x));
+        } else if (it && f === 'opts') {
+          try {
+            const o = JSON.parse(x);
+            if (o.timestamp !== undefined) o.timestamp = ms(o.timestamp, 'opts.timestamp');
+            if (o.delay !== undefined) o.delay = iterationDelay(o.delay);
+            if (o.prevMillis !== undefined) o.prevMillis = text.rel(it.sid, o.prevMillis);
+            v[f] = deepText(o, text);
+          } catch {
+            v[f] = `<invalid JSON:${x}>`;
+          }
+        } else if (f === 'timestamp' && optsTimestamp(value) === x) {
           v[f] = '=opts.timestamp';
         } else if (f === 'timestamp' || f === 'processedOn' || f === 'finishedOn') {
           v[f] = ms(x, f);
@@ -369,7 +442,9 @@ function normalise(raw, { queueName, t0, t1, markers = 'ignore', delayTargets = 
         const seq = n - due * 0x1000;
         const job = jobs[m];
         let rel;
+        const it = iterationOf(m, job);
         if (delayTargets[m] === due) rel = '=target';
+        else if (it && it.due === due) rel = '=id ms';
         else if (!job) rel = `no job hash; due ${ms(due, 'due', { future: 10 * 86400000 })}`;
         else {
           const fromTs = due - Number(job.timestamp);
@@ -400,8 +475,11 @@ function normalise(raw, { queueName, t0, t1, markers = 'ignore', delayTargets = 
         if (e.event === 'active' && id !== undefined) seenActive.add(id);
         if (e.event === 'delayed' && e.delay !== undefined) {
           const job = jobs[id];
+          const it = iterationOf(id, job);
           if (delayTargets[id] === Number(e.delay)) {
             e.delay = '=target';
+          } else if (it && it.due === Number(e.delay)) {
+            e.delay = '=id ms';
           } else if (!seenActive.has(id) && job && job.timestamp !== undefined) {
             const n = Number(e.delay) - Number(job.timestamp);
             const fromNow = delaySetFromNow(job, n, Number(e.delay), entryId);
@@ -432,7 +510,12 @@ function normalise(raw, { queueName, t0, t1, markers = 'ignore', delayTargets = 
       v = sortObject(v);
     } else if (type === 'hash') {
       v = {};
-      for (const [f, x] of Object.entries(value)) v[text(f)] = text(x);
+      const sid = suffix.startsWith('repeat:') && 'ic' in value ? suffix.slice('repeat:'.length) : undefined;
+      const firstMod = sid in bases && value.every ? String(bases[sid] % Number(value.every)) : undefined;
+      for (const [f, x] of Object.entries(value)) {
+        if (sid !== undefined && f === 'opts') v[f] = parsedOpts(x, text);
+        else v[text(f)] = f === 'offset' && x === firstMod && !value.startDate ? '=first%every' : text(x);
+      }
       v = sortObject(v);
     } else if (Array.isArray(value)) {
       v = value.map((x) => text(x));

@@ -58,6 +58,8 @@ pub enum ScriptCode {
     ParentJobCannotBeReplaced,
     JobBelongsToJobScheduler,
     JobHasFailedChildren,
+    SchedulerJobIdCollision,
+    SchedulerJobSlotsBusy,
     Unknown(i64),
 }
 
@@ -74,6 +76,8 @@ impl ScriptCode {
             -7 => ScriptCode::ParentJobCannotBeReplaced,
             -8 => ScriptCode::JobBelongsToJobScheduler,
             -9 => ScriptCode::JobHasFailedChildren,
+            -10 => ScriptCode::SchedulerJobIdCollision,
+            -11 => ScriptCode::SchedulerJobSlotsBusy,
             other => ScriptCode::Unknown(other),
         }
     }
@@ -90,6 +94,8 @@ impl ScriptCode {
             ScriptCode::ParentJobCannotBeReplaced => -7,
             ScriptCode::JobBelongsToJobScheduler => -8,
             ScriptCode::JobHasFailedChildren => -9,
+            ScriptCode::SchedulerJobIdCollision => -10,
+            ScriptCode::SchedulerJobSlotsBusy => -11,
             ScriptCode::Unknown(n) => n,
         }
     }
@@ -226,6 +232,14 @@ fn write_script_error(
         ScriptCode::JobHasFailedChildren => write!(
             f,
             "Cannot complete job {id} because it has at least one failed child. {cmd}"
+        ),
+        ScriptCode::SchedulerJobIdCollision => write!(
+            f,
+            "Cannot create job scheduler iteration - job ID already exists. {cmd}"
+        ),
+        ScriptCode::SchedulerJobSlotsBusy => write!(
+            f,
+            "Cannot create job scheduler iteration - current and next time slots already have jobs. {cmd}"
         ),
         ScriptCode::Unknown(n) => write!(f, "Unknown code {n} error for {id}. {cmd}"),
     }

@@ -38,7 +38,7 @@ pub mod removal;
 pub mod requeue;
 mod resp;
 pub mod retry;
-pub mod schedulers;
+pub mod scheduler;
 mod scripts;
 mod truthy;
 pub mod worker;
@@ -62,6 +62,7 @@ pub use queue::{Defaults, Finished, Queue, QueueOptions, VERSION};
 pub use removal::Children;
 pub use requeue::FinishedState;
 pub use retry::Patience;
+pub use scheduler::{RepeatOptions, Template};
 pub use worker::{
     BatchOptions, Failure, Host, Limiter, NextJob, Outcome, Reporter, Settled, Worker, WorkerEvent,
     WorkerOptions,

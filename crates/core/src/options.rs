@@ -21,8 +21,10 @@ const SHORT_KEYS: [(&str, &str); 6] = [
     ("keepLogs", "kl"),
 ];
 
-/// Options this engine cannot honour yet; refusing them beats silently ignoring them.
-const UNSUPPORTED: [&str; 1] = ["repeat"];
+/// What an add with `repeat` is told: BullMQ 6 dropped the option (its `add` would store a
+/// plain job that never repeats); schedulers replace it.
+const REPEAT_REMOVED: &str = "The repeat job option was removed in BullMQ 6: \
+use queue.upsertJobScheduler(id, repeatOpts, template) instead";
 
 /// How a failed attempt's retry is delayed.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,12 +205,8 @@ pub fn prepare_job(name: &str, data: &str, opts: &Value, ctx: AddContext) -> Res
             "Deduplication and parent options cannot be used together",
         ));
     }
-    for key in UNSUPPORTED {
-        if get(key).is_some() {
-            return Err(invalid(format!(
-                "bullrush does not support the `{key}` job option yet"
-            )));
-        }
+    if get("repeat").is_some() {
+        return Err(invalid(REPEAT_REMOVED));
     }
     if opts.contains_key("debounce") {
         return Err(invalid(

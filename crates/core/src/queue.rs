@@ -149,6 +149,11 @@ impl Queue {
         &self.inner.core.keys
     }
 
+    /// The options the queue was made with.
+    pub(crate) fn options(&self) -> &QueueOptions {
+        &self.inner.opts
+    }
+
     /// The connection and keys shared by the queue's operations.
     pub(crate) fn core(&self) -> &QueueCore {
         &self.inner.core

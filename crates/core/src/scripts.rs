@@ -103,6 +103,13 @@ script!(GET_RANGES, "get_ranges.lua");
 script!(RATE_LIMIT_TTL, "rate_limit_ttl.lua");
 script!(GET_CHILDREN_PAGE, "get_children_page.lua");
 script!(REMOVE_ORPHANED_JOBS, "remove_orphaned_jobs.lua");
+script!(
+    UPSERT_JOB_SCHEDULER,
+    "upsert_job_scheduler.lua",
+    "iteration.lua"
+);
+script!(NEXT_ITERATION, "next_iteration.lua", "iteration.lua");
+script!(REMOVE_JOB_SCHEDULER, "remove_job_scheduler.lua");
 
 /// A call of one of our scripts on the hot paths, sent as EVALSHA (and loaded on
 /// NOSCRIPT) by whichever connection carries it.

@@ -666,7 +666,7 @@ async fn invalid_options_are_rejected_before_redis_is_touched() {
         ),
         (
             json!({ "repeat": { "every": 1000 } }),
-            "does not support the `repeat`",
+            "The repeat job option was removed in BullMQ 6",
         ),
     ];
     for (opts, expected) in cases {

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::job::{value_int, Job};
 use crate::queue::Queue;
 use crate::queue_base::QueueCore;
+use crate::scheduler::iteration::add_next;
 
 impl Worker {
     /// Takes the next job under `token` without holding it (its lock is not renewed:
@@ -29,10 +30,20 @@ impl Worker {
             wait_for_marker(&self.shared, &mut blocking, fetched.next_due).await?;
             fetched = fetch(&self.shared, 1, token).await?;
         }
-        Ok(fetched.jobs.into_iter().next().map(|mut job| {
-            job.token = Some(token.to_string());
-            job
-        }))
+        let Some(mut job) = fetched.jobs.into_iter().next() else {
+            return Ok(None);
+        };
+        if let Some(scheduler) = &job.repeat_job_key {
+            let core = &self.shared.core;
+            let now = core.clock.now();
+            if let Err(err) = add_next(core, scheduler, &job.id, &job.opts, now).await {
+                self.shared.emit_error(&Error::Redis(format!(
+                    "Failed to add repeatable job for next iteration: {err}"
+                )));
+            }
+        }
+        job.token = Some(token.to_string());
+        Ok(Some(job))
     }
 
     /// Completes a job taken by hand, as the holder of `token`; with `fetch_next`, takes

@@ -27,6 +27,7 @@ use crate::outage::ErrorSink;
 use crate::queue::Queue;
 use crate::queue_base::QueueCore;
 use crate::retry::Patience;
+use crate::scheduler::iteration::{after_take, OnIterationError};
 
 pub use batch::BatchOptions;
 use held::{ActiveJob, Held, Phase, Timer};
@@ -155,6 +156,15 @@ impl Shared {
             }
         } else {
             self.drained.store(false, Ordering::Relaxed);
+        }
+        if jobs.iter().any(|j| j.repeat_job_key.is_some()) {
+            let shared = Arc::downgrade(self);
+            let sink: OnIterationError = Arc::new(move |e| {
+                if let Some(s) = shared.upgrade() {
+                    s.emit_error(&e);
+                }
+            });
+            after_take(&self.core, &jobs, self.core.clock.now(), &sink);
         }
         let mut start = Vec::with_capacity(jobs.len());
         let mut refused = Vec::new();
