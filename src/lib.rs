@@ -9,6 +9,7 @@ mod flow;
 // Public: its items are free napi functions, which only the addon's exports use.
 pub mod options;
 mod queue;
+mod queue_getters;
 mod reply;
 pub mod scheduler;
 mod socket;
