@@ -57,10 +57,13 @@ function enqueueReport(data, opts = {}) {
 
 /** { state, progress, result, failedReason, attemptsMade }, or null for an unknown job. */
 async function getJobStatus(name, jobId) {
-  const job = await getQueue(name).getJob(jobId);
+  // The state first: a job read after it was seen completed carries its result.
+  const queue = getQueue(name);
+  const state = await queue.getJobState(jobId);
+  const job = state === 'unknown' ? undefined : await queue.getJob(jobId);
   if (!job) return null;
   return {
-    state: await job.getState(),
+    state,
     progress: job.progress,
     result: job.returnvalue,
     failedReason: job.failedReason,

@@ -26,9 +26,10 @@ export class JobsController {
 
   @Get(':id')
   async get(@Param('id') id: string) {
-    const job = await this.queue.getJob(id);
+    // The state first: a job read after it was seen completed carries its result.
+    const state = await this.queue.getJobState(id);
+    const job = state === 'unknown' ? undefined : await this.queue.getJob(id);
     if (!job) throw new NotFoundException(`no job ${id}`);
-    const state = await job.getState();
     return { jobId: job.id, state, progress: job.progress, returnvalue: job.returnvalue, failedReason: job.failedReason };
   }
 }
