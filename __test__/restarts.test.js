@@ -31,7 +31,7 @@ const ROUND_PAUSE_MS = 60;
 // The rounds sent before the first and the second disturbance.
 const DISTURB_AT_ROUNDS = [20, 45];
 // How soon after Redis answers again each worker must have completed a job.
-const RESUME_LIMIT_MS = 1500;
+const RESUME_LIMIT_MS = 1000;
 
 const AOF_ARGS = ['--appendonly', 'yes', '--appendfsync', 'everysec', '--enable-debug-command', 'yes'];
 
