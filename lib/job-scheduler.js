@@ -5,7 +5,7 @@
 // dates into milliseconds and JSON text into objects.
 
 const { EventEmitter } = require('node:events');
-const { binding, wait } = require('./native');
+const { binding, call, wait } = require('./native');
 const { QueueBase } = require('./queue-base');
 const { Job } = require('./job');
 const { dataJson, optsJson } = require('./serialize');
@@ -157,10 +157,7 @@ function installSchedulers(Queue, Worker) {
 
 /** BullMQ's `getNextMillis`: the next fire time after `millis` for repeat options. */
 function getNextMillis(millis, opts) {
-  if (opts && opts.pattern && opts.every) {
-    throw new Error('Both .pattern and .every options are defined for this repeatable job');
-  }
-  return binding.nextMillis(Number(millis), repeatJson(opts), Date.now()) ?? undefined;
+  return call(() => binding.nextMillis(Number(millis), repeatJson(opts), Date.now())) ?? undefined;
 }
 
 /** BullMQ's default repeat strategy: `getNextMillis` for cron patterns. */
