@@ -324,9 +324,10 @@ describe(`schedulers shared by bullmq and ${implLabel}`, () => {
     const q = s.add(new bullmq.Queue(name, { connection }));
     const taken = [];
     const byKind = { bullmq: 0, [implLabel]: 0 };
+    const workersOf = { bullmq: [], [implLabel]: [] };
     for (const side of sides) {
       for (let i = 0; i < 2; i++) {
-        s.add(
+        workersOf[side.label].push(s.add(
           new side.lib.Worker(
             name,
             async (job) => {
@@ -335,10 +336,15 @@ describe(`schedulers shared by bullmq and ${implLabel}`, () => {
             },
             workerOpts({ concurrency: 2 }),
           ),
-        );
+        ));
       }
     }
     await q.upsertJobScheduler('mixed', { every: 25, limit: 50 }, { name: 'mixed' });
+    // Halfway, the kind that took more pauses, so the other surely takes some too (the
+    // faster kind may otherwise win every race for the next iteration).
+    await waitFor(() => taken.length >= 25, 45000, { message: () => `${taken.length} taken` });
+    const leader = byKind.bullmq >= byKind[implLabel] ? 'bullmq' : implLabel;
+    await Promise.all(workersOf[leader].map((w) => w.pause(true)));
     await waitFor(() => taken.length >= 50, 45000, { message: () => `${taken.length} taken` });
     await sleep(500);
     assert.equal(taken.length, 50, 'no iteration doubled');
@@ -350,4 +356,17 @@ describe(`schedulers shared by bullmq and ${implLabel}`, () => {
     assert.ok(byKind.bullmq > 0 && byKind[implLabel] > 0, `both kinds took iterations: ${JSON.stringify(byKind)}`);
     assert.deepEqual(await redis.zrange(`bull:${name}:delayed`, 0, -1), []);
   });
+});
+
+describe('getNextMillis', () => {
+  for (const side of sides) {
+    test(`${side.label}: fire times for every and cron; bad options throw BullMQ's plain message`, () => {
+      assert.equal(side.lib.getNextMillis(5, { every: 10 }), 10);
+      assert.equal(side.lib.getNextMillis(Date.parse('2024-01-01T00:00:30Z'), { pattern: '0 * * * *', tz: 'UTC' }), Date.parse('2024-01-01T01:00:00Z'));
+      assert.throws(
+        () => side.lib.getNextMillis(0, { every: 10, pattern: '* * * * *' }),
+        (err) => err.message === 'Both .pattern and .every options are defined for this repeatable job',
+      );
+    });
+  }
 });
